@@ -1,0 +1,48 @@
+/**
+ * shipgate's release model: the manifest, its rules, its digest and its approvals. Pure TypeScript with
+ * no Pulumi imports, shared by the program, the policy pack, the CLI and the tests.
+ */
+export * from "./schema";
+export {
+  DEPLOYMENT_TYPE_RULES,
+  ROLLBACK_PLAN_RISK_LEVELS,
+  type DeploymentTypeRules,
+  checkRules,
+} from "./rules";
+export { type ManifestIssue, type Checked, describeIssue, formatPath } from "./issues";
+export { CanonicalJsonError, DIGEST_PREFIX, canonicalJson, manifestDigest, sha256Digest } from "./digest";
+export {
+  type ApproverKeyPair,
+  type TrustedApprover,
+  type TrustedKeys,
+  checkTrustedKeys,
+  decodePublicKey,
+  encodePublicKey,
+  generateApproverKeyPair,
+  parsePrivateKey,
+  parseTrustedKeys,
+  trustedKeysSchema,
+} from "./keys";
+export {
+  APPROVAL_CONTEXT,
+  CLOCK_SKEW_MS,
+  type ApprovalClaims,
+  type ApprovalVerification,
+  type RejectedApproval,
+  type RejectionReason,
+  type SignApprovalArgs,
+  type ValidApproval,
+  type VerifyApprovalsOptions,
+  approvalMessage,
+  missingRoles,
+  signApproval,
+  verifyApprovals,
+} from "./approvals";
+export {
+  type ManifestCheck,
+  addApprovalToManifestText,
+  checkManifest,
+  loadManifestFile,
+  parseManifest,
+} from "./manifest";
+export { type TemplateOptions, createManifestTemplate, renderManifestYaml } from "./template";
