@@ -16,7 +16,17 @@ export default tseslint.config(
   {
     files: ["scripts/**/*.mjs", "*.mjs"],
     languageOptions: {
-      globals: { process: "readonly", console: "readonly", setTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", clearTimeout: "readonly", URL: "readonly", fetch: "readonly", AbortController: "readonly" },
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        clearTimeout: "readonly",
+        URL: "readonly",
+        fetch: "readonly",
+        AbortController: "readonly",
+      },
     },
   },
   prettier,

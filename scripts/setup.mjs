@@ -65,7 +65,9 @@ function ensureNodeModules() {
   log(`installing Node.js packages (npm ${args[0]}) ...`);
   const result = spawnSync("npm", [...args, "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
   if (result.status !== 0) {
-    fail(`npm ${args[0]} failed (exit ${result.status}). Check the npm registry is reachable and run it again.`);
+    fail(
+      `npm ${args[0]} failed (exit ${result.status}). Check the npm registry is reachable and run it again.`,
+    );
   }
   writeFileSync(stampPath, lockHash);
   log(`Node.js packages installed in ${seconds(t)}`);
@@ -152,7 +154,10 @@ function goBuild(label, args, env) {
     const tty = process.stderr.isTTY;
     const report = () => {
       const line = `  ${label}: ${compiled} packages compiled, ${seconds(t)}${last ? ` (${last})` : ""}`;
-      if (tty) process.stderr.write(`\r${line.slice(0, process.stderr.columns - 1).padEnd(process.stderr.columns - 1)}`);
+      if (tty)
+        process.stderr.write(
+          `\r${line.slice(0, process.stderr.columns - 1).padEnd(process.stderr.columns - 1)}`,
+        );
       else process.stderr.write(`${line}\n`);
     };
     const timer = setInterval(report, tty ? 1000 : 20_000);
@@ -160,7 +165,7 @@ function goBuild(label, args, env) {
     child.stderr.on("data", (chunk) => {
       for (const line of chunk.split("\n")) {
         if (!line) continue;
-        if (/^[\w.\-]+(\/[\w.\-~]+)+$/.test(line) || /^[\w\-]+$/.test(line)) {
+        if (/^[\w.-]+(\/[\w.~-]+)+$/.test(line) || /^[\w-]+$/.test(line)) {
           compiled += 1;
           last = line;
         } else {
@@ -208,10 +213,20 @@ async function buildEngine(version, key, intoDir) {
   );
   await goBuild(
     "Node.js language host",
-    ["-trimpath", "-ldflags", `-s -w -X main.version=${version}`, "-o", join(staging, "pulumi-language-nodejs"), "./langhost"],
+    [
+      "-trimpath",
+      "-ldflags",
+      `-s -w -X main.version=${version}`,
+      "-o",
+      join(staging, "pulumi-language-nodejs"),
+      "./langhost",
+    ],
     env,
   );
-  copyFileSync(join(engineSourceDir, "pulumi-resource-pulumi-nodejs"), join(staging, "pulumi-resource-pulumi-nodejs"));
+  copyFileSync(
+    join(engineSourceDir, "pulumi-resource-pulumi-nodejs"),
+    join(staging, "pulumi-resource-pulumi-nodejs"),
+  );
   installFiles(staging, intoDir);
   rmSync(staging, { recursive: true, force: true });
 }
@@ -228,8 +243,14 @@ async function ensureEngine() {
 
   const key = engineBuildKey();
   const current = chosenEngine();
-  if (current && ((current.source === "built" && current.key === key) || (current.source === "path" && versionFits(current.version, required)))) {
-    log(`engine: ${current.source === "built" ? "cached build" : "pulumi on PATH"} v${current.version} (${current.binDir})`);
+  if (
+    current &&
+    ((current.source === "built" && current.key === key) ||
+      (current.source === "path" && versionFits(current.version, required)))
+  ) {
+    log(
+      `engine: ${current.source === "built" ? "cached build" : "pulumi on PATH"} v${current.version} (${current.binDir})`,
+    );
     return current;
   }
 
@@ -290,4 +311,6 @@ function writeChoice(choice) {
 
 ensureNodeModules();
 await ensureEngine();
+const { buildIfStale } = await import("./lib/build.mjs");
+buildIfStale((message) => log(message));
 log(`ready in ${seconds(started)}`);

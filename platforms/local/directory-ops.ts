@@ -65,7 +65,10 @@ export function resolveInside(projectDir: string, path: string): string {
   return absolutePath;
 }
 
-export async function createDirectory(projectDir: string, inputs: DirectoryInputs): Promise<DirectoryOutputs> {
+export async function createDirectory(
+  projectDir: string,
+  inputs: DirectoryInputs,
+): Promise<DirectoryOutputs> {
   const absolutePath = resolveInside(projectDir, inputs.path);
   await mkdir(absolutePath, { recursive: true });
   return { ...inputs, absolutePath };

@@ -54,7 +54,9 @@ export function engineBuildKey() {
 
 function engineSourceFiles(dir = engineSourceDir, prefix = "") {
   const files = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isDirectory()) files.push(...engineSourceFiles(join(dir, entry.name), rel));
     else files.push(rel);
@@ -101,4 +103,13 @@ export function engineEnv(engine, base = process.env) {
   env.PULUMI_DIY_BACKEND_NO_LEGACY_WARNING = "true";
   env.PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK = base.PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK ?? "false";
   return env;
+}
+
+/** The chosen engine, or an error telling the user to run the set-up. */
+export function requireEngine() {
+  const engine = chosenEngine();
+  if (!engine) {
+    throw new Error("The Pulumi engine is not set up yet: run `npm run setup` (it installs or builds it).");
+  }
+  return engine;
 }
