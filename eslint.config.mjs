@@ -1,9 +1,21 @@
 import js from "@eslint/js";
 import prettier from "eslint-config-prettier";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".tools/", ".pulumi-state/", ".shipgate/", "coverage/", "**/*.js"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      ".tools/",
+      ".pulumi-state/",
+      ".shipgate/",
+      "coverage/",
+      ".bench/",
+      "**/*.js",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
@@ -15,19 +27,12 @@ export default tseslint.config(
   },
   {
     files: ["scripts/**/*.mjs", "*.mjs"],
-    languageOptions: {
-      globals: {
-        process: "readonly",
-        console: "readonly",
-        setTimeout: "readonly",
-        setInterval: "readonly",
-        clearInterval: "readonly",
-        clearTimeout: "readonly",
-        URL: "readonly",
-        fetch: "readonly",
-        AbortController: "readonly",
-      },
-    },
+    languageOptions: { globals: globals.node, sourceType: "module" },
+  },
+  {
+    files: ["scripts/**/*.cjs"],
+    languageOptions: { globals: globals.node, sourceType: "commonjs" },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   prettier,
 );

@@ -2,7 +2,6 @@
 // registration happened. Mode: js (the compiled dist/index.js), ts-node (type-checked at start), or
 // ts-node-transpile (transpile only). Used by scripts/bench.mjs; not a test.
 const { join } = require("node:path");
-const { performance } = require("node:perf_hooks");
 
 const root = join(__dirname, "..", "..");
 const mode = process.argv[2] ?? "js";
