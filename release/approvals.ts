@@ -4,7 +4,7 @@
  */
 import { type KeyObject, sign, verify } from "node:crypto";
 import { canonicalJson, manifestDigest } from "./digest";
-import { type TrustedKeys, decodePublicKey } from "./keys";
+import { type TrustedKeys, decodePublicKey, trustedApprover } from "./keys";
 import { type Approval, type ApprovalRole, type Manifest, APPROVAL_ROLES } from "./schema";
 
 /** Separates shipgate approval signatures from anything else the same key might sign. */
@@ -122,10 +122,7 @@ function judge(
   now: number,
   options: VerifyApprovalsOptions,
 ): Verdict {
-  // Own-property lookup: an approver id such as "constructor" must not reach Object.prototype.
-  const trusted = Object.hasOwn(trustedKeys.approvers, approval.approverId)
-    ? trustedKeys.approvers[approval.approverId]
-    : undefined;
+  const trusted = trustedApprover(trustedKeys, approval.approverId);
   if (trusted === undefined) {
     return { reason: "unknown-approver", message: `${approval.approverId} is not in the trusted keys` };
   }

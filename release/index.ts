@@ -15,12 +15,14 @@ export {
   type ApproverKeyPair,
   type TrustedApprover,
   type TrustedKeys,
+  addTrustedKeyToText,
   checkTrustedKeys,
   decodePublicKey,
   encodePublicKey,
   generateApproverKeyPair,
   parsePrivateKey,
   parseTrustedKeys,
+  trustedApprover,
   trustedKeysSchema,
 } from "./keys";
 export {

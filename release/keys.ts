@@ -4,8 +4,9 @@
  */
 import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { z } from "zod";
-import { type Checked, issuesFromZod, parseYamlData } from "./issues";
-import { APPROVAL_ROLES, PRINCIPAL_ID_PATTERN } from "./schema";
+import { isMap, parseDocument } from "yaml";
+import { type Checked, describeIssue, issuesFromZod, parseYamlData } from "./issues";
+import { type ApprovalRole, APPROVAL_ROLES, PRINCIPAL_ID_PATTERN } from "./schema";
 
 export interface ApproverKeyPair {
   /** Base64 of the 32-byte raw Ed25519 public key: what goes into a trusted-keys file. */
@@ -98,4 +99,44 @@ export function checkTrustedKeys(data: unknown): Checked<TrustedKeys> {
 export function parseTrustedKeys(text: string): Checked<TrustedKeys> {
   const data = parseYamlData(text);
   return data.ok ? checkTrustedKeys(data.value) : data;
+}
+
+/** The trusted entry for an approver id; own properties only, so `constructor` is just an unknown id. */
+export function trustedApprover(trustedKeys: TrustedKeys, approverId: string): TrustedApprover | undefined {
+  return Object.hasOwn(trustedKeys.approvers, approverId) ? trustedKeys.approvers[approverId] : undefined;
+}
+
+/**
+ * The text of a trusted-keys file with a public key added for an approver (created if the text is
+ * empty), comments kept. An approver already present keeps their keys and roles and gains the new ones,
+ * which is how a key is rotated.
+ */
+export function addTrustedKeyToText(
+  text: string,
+  approverId: string,
+  publicKey: string,
+  roles: readonly ApprovalRole[],
+): string {
+  const document = parseDocument(text.trim() === "" ? "approvers: {}\n" : text, {
+    version: "1.2",
+    uniqueKeys: true,
+  });
+  if (document.errors.length > 0) throw new Error("expected a trusted-keys YAML file");
+  const current = checkTrustedKeys(document.toJS());
+  if (!current.ok)
+    throw new Error(`expected a valid trusted-keys file: ${current.issues.map(describeIssue).join("; ")}`);
+  const existing = trustedApprover(current.value, approverId);
+  const entry = {
+    ...(existing?.name === undefined ? {} : { name: existing.name }),
+    roles: [...new Set([...(existing?.roles ?? []), ...roles])],
+    publicKeys: [...new Set([...(existing?.publicKeys ?? []), publicKey])],
+  };
+  const approvers = document.get("approvers");
+  if (isMap(approvers)) approvers.flow = false;
+  document.setIn(["approvers", approverId], document.createNode(entry));
+  const updated = document.toString({ lineWidth: 0, flowCollectionPadding: false });
+  const check = parseTrustedKeys(updated);
+  if (!check.ok)
+    throw new Error(`the updated trusted keys are not valid: ${check.issues.map(describeIssue).join("; ")}`);
+  return updated;
 }

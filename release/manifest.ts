@@ -67,5 +67,5 @@ export function addApprovalToManifestText(
   } else {
     document.set("approvals", document.createNode([{ ...approval }]));
   }
-  return { text: document.toString({ lineWidth: 0 }), replaced };
+  return { text: document.toString({ lineWidth: 0, flowCollectionPadding: false }), replaced };
 }

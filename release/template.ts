@@ -89,5 +89,5 @@ export function createManifestTemplate(type: DeploymentType, options: TemplateOp
 export function renderManifestYaml(manifest: Manifest, header?: string): string {
   const document = new Document(manifest, { version: "1.2" });
   if (header !== undefined) document.commentBefore = header;
-  return document.toString({ lineWidth: 0 });
+  return document.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
