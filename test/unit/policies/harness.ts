@@ -65,12 +65,11 @@ export async function runResourcePolicy(
   options?: Parameters<typeof validationArgs>[2],
 ): Promise<PolicyRun> {
   const violations: string[] = [];
-  const validations = Array.isArray(policy.validateResource)
-    ? policy.validateResource
-    : [policy.validateResource];
+  const validate = policy.validateResource;
+  const validations = validate === undefined ? [] : Array.isArray(validate) ? validate : [validate];
   try {
-    for (const validate of validations) {
-      await validate(validationArgs(policy, resource, options), (message) => violations.push(message));
+    for (const validation of validations) {
+      await validation(validationArgs(policy, resource, options), (message) => violations.push(message));
     }
   } catch (error) {
     if (error instanceof NotApplicable) return { violations, notApplicable: error.message };
