@@ -65,5 +65,11 @@ export function parseYamlData(text: string): Checked<unknown> {
       })),
     };
   }
-  return { ok: true, value: document.toJS({ maxAliasCount: 100 }) as unknown };
+  try {
+    return { ok: true, value: document.toJS({ maxAliasCount: 100 }) as unknown };
+  } catch (error) {
+    // An alias to no anchor, or aliases that expand too far (a "billion laughs" document).
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, issues: [{ path: "", message: `YAML: ${message}` }] };
+  }
 }

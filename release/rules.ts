@@ -85,6 +85,11 @@ export const DEPLOYMENT_TYPE_RULES: Readonly<Record<DeploymentType, DeploymentTy
 /** Risk levels at which a rollback plan is required for every deployment type. */
 export const ROLLBACK_PLAN_RISK_LEVELS: readonly RiskLevel[] = ["high", "critical"];
 
+/** `a hot-fix release`, `an emergency-patch release`. */
+function aRelease(type: DeploymentType): string {
+  return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type} release`;
+}
+
 type Report = (path: readonly PropertyKey[], message: string) => void;
 
 function checkTests(manifest: Manifest, rules: DeploymentTypeRules, report: Report): void {
@@ -92,7 +97,7 @@ function checkTests(manifest: Manifest, rules: DeploymentTypeRules, report: Repo
   if (!rules.allowedTestScopes.includes(tests.scope)) {
     report(
       ["tests", "scope"],
-      `a ${deploymentType} release needs test scope ${rules.allowedTestScopes.join(" or ")}, not ${tests.scope}`,
+      `${aRelease(deploymentType)} needs test scope ${rules.allowedTestScopes.join(" or ")}, not ${tests.scope}`,
     );
   }
   if (tests.passed + tests.failed + tests.skipped !== tests.total) {
@@ -113,13 +118,13 @@ function checkIncident(manifest: Manifest, rules: DeploymentTypeRules, report: R
   const { incident, deploymentType } = manifest;
   if (rules.incident === undefined) return;
   if (incident === undefined) {
-    report(["incident"], `a ${deploymentType} release must reference the incident it fixes`);
+    report(["incident"], `${aRelease(deploymentType)} must reference the incident it fixes`);
     return;
   }
   if (!rules.incident.reasons.includes(incident.reason)) {
     report(
       ["incident", "reason"],
-      `a ${deploymentType} release needs incident reason ${rules.incident.reasons.join(" or ")}, not ${incident.reason}`,
+      `${aRelease(deploymentType)} needs incident reason ${rules.incident.reasons.join(" or ")}, not ${incident.reason}`,
     );
   }
   if (Date.parse(incident.reviewDue) <= Date.parse(manifest.window.start)) {
@@ -130,7 +135,7 @@ function checkIncident(manifest: Manifest, rules: DeploymentTypeRules, report: R
 function checkRisk(manifest: Manifest, rules: DeploymentTypeRules, report: Report): void {
   if (manifest.risk.rollbackPlan !== undefined) return;
   if (rules.requiresRollbackPlan) {
-    report(["risk", "rollbackPlan"], `a ${manifest.deploymentType} release needs a rollback plan`);
+    report(["risk", "rollbackPlan"], `${aRelease(manifest.deploymentType)} needs a rollback plan`);
   } else if (ROLLBACK_PLAN_RISK_LEVELS.includes(manifest.risk.level)) {
     report(["risk", "rollbackPlan"], `a ${manifest.risk.level}-risk release needs a rollback plan`);
   }
@@ -198,12 +203,12 @@ export function checkRules(manifest: Manifest): ManifestIssue[] {
   checkTests(manifest, rules, report);
   for (const item of rules.requiredCommunication) {
     if (!manifest.communication[item]) {
-      report(["communication", item], `a ${manifest.deploymentType} release needs this checklist item done`);
+      report(["communication", item], `${aRelease(manifest.deploymentType)} needs this checklist item done`);
     }
   }
   for (const group of rules.requiredPeople) {
     if (manifest.people[group].length === 0) {
-      report(["people", group], `a ${manifest.deploymentType} release needs at least one person here`);
+      report(["people", group], `${aRelease(manifest.deploymentType)} needs at least one person here`);
     }
   }
   checkIncident(manifest, rules, report);
