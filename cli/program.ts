@@ -1,6 +1,6 @@
 /** The `shipgate` command line: commander wiring around the command functions in ./commands. */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import {
   type ApprovalRole,
@@ -22,16 +22,17 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
 }
 
+/** shipgate's version from its package.json: the nearest one above this file, source or compiled. */
 function packageVersion(): string {
-  try {
-    const packageJson: unknown = JSON.parse(
-      readFileSync(join(__dirname, "..", "..", "package.json"), "utf8"),
-    );
-    if (typeof packageJson === "object" && packageJson !== null && "version" in packageJson) {
-      return String(packageJson.version);
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const packageJson: unknown = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+      if (typeof packageJson === "object" && packageJson !== null && "version" in packageJson) {
+        return String(packageJson.version);
+      }
+    } catch {
+      // No package.json here: look one level up.
     }
-  } catch {
-    // Run from an unusual place: the version is a nicety, not worth failing for.
   }
   return "unknown";
 }
