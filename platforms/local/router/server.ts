@@ -1,0 +1,342 @@
+// The router process: a public listener that proxies each request to the active colour (through
+// http-proxy-3), and an admin API on loopback that changes the state file and the routing with it.
+import * as http from "node:http";
+import type { Duplex } from "node:stream";
+import { createProxyServer } from "http-proxy-3";
+import {
+  type Color,
+  type RouterState,
+  RouterConflictError,
+  RouterInputError,
+  colorSchema,
+  colors,
+  drainBodySchema,
+  maintenanceBodySchema,
+  parseWith,
+  readRouterState,
+  removeUpstream,
+  routeFor,
+  setMaintenance,
+  setUpstream,
+  switchBodySchema,
+  switchColor,
+  upstreamBodySchema,
+  writeRouterState,
+} from "./state";
+
+export const colorHeader = "x-shipgate-color";
+const maxAdminBodyBytes = 64 * 1024;
+
+export interface RouterOptions {
+  /** One line per startup and per admin action. Defaults to stdout. */
+  readonly log?: (line: string) => void;
+  /** How long shutdown waits for in-flight requests before closing their connections. Default 10 s. */
+  readonly shutdownTimeoutMs?: number;
+}
+
+export interface RunningRouter {
+  readonly publicPort: number;
+  readonly adminPort: number;
+  state(): RouterState;
+  inFlight(): Record<Color, number>;
+  /** Stops accepting, waits (bounded) for in-flight requests, then closes everything. */
+  close(): Promise<{ drained: boolean }>;
+}
+
+type Counts = Record<Color, number>;
+
+function wantsJson(req: http.IncomingMessage): boolean {
+  return (req.headers.accept ?? "").includes("application/json");
+}
+
+/** Answers the client with JSON or text, whichever it asked for. */
+function answer(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  status: number,
+  body: Record<string, unknown> & { message: string },
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const json = wantsJson(req);
+  res.writeHead(status, {
+    ...headers,
+    "content-type": json ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
+    "cache-control": "no-store",
+  });
+  res.end(json ? JSON.stringify(body) : `${body.message}\n`);
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.end(`${JSON.stringify(body)}\n`);
+}
+
+async function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > maxAdminBodyBytes)
+      throw new RouterInputError(`body: expected at most ${maxAdminBodyBytes} bytes`);
+    chunks.push(buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RouterInputError("body: expected a JSON object");
+  }
+}
+
+function listen(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Starts a router from its state file. Ports 0 in the file are replaced by the ports the OS gave. */
+export async function startRouter(stateFile: string, options: RouterOptions = {}): Promise<RunningRouter> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+  const startedAt = Date.now();
+  let state = await readRouterState(stateFile);
+  const say = (action: string, detail: string) =>
+    log(`${new Date().toISOString()} shipgate-router[${state.service}] ${action} ${detail}`.trimEnd());
+
+  const inFlight: Counts = { blue: 0, green: 0 };
+  const webSockets: Counts = { blue: 0, green: 0 };
+  let drainWaiters: (() => void)[] = [];
+  const total = () => inFlight.blue + inFlight.green;
+  const settle = () => {
+    if (total() > 0) return;
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    for (const wake of waiters) wake();
+  };
+  /** Resolves true when nothing is in flight, false when the time ran out first. */
+  const waitForIdle = (timeoutMs: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      if (total() === 0) {
+        resolve(true);
+        return;
+      }
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        drainWaiters = drainWaiters.filter((waiter) => waiter !== wake);
+        resolve(false);
+      }, timeoutMs);
+      drainWaiters.push(wake);
+    });
+
+  // A keep-alive agent of our own so upstream connections are reused and owned by this router.
+  const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
+  const proxy = createProxyServer({ xfwd: true, agent });
+  // Every call passes its own error callback; this only keeps a stray error from ending the process.
+  proxy.on("error", (error) => say("proxy-error", error.message));
+
+  const handlePublic = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Chosen per request, not per connection: a keep-alive client follows a switch on its next request.
+    const route = routeFor(state);
+    if (route.kind === "maintenance") {
+      answer(
+        req,
+        res,
+        503,
+        { error: "maintenance", message: route.message },
+        { "retry-after": String(route.retryAfterSeconds) },
+      );
+      return;
+    }
+    if (route.kind === "no-upstream") {
+      answer(req, res, 503, { error: "no-active-upstream", message: route.message });
+      return;
+    }
+    const { color, url } = route;
+    inFlight[color] += 1;
+    let finished = false;
+    res.once("close", () => {
+      if (finished) return;
+      finished = true;
+      inFlight[color] -= 1;
+      settle();
+    });
+    res.setHeader(colorHeader, color);
+    proxy.web(req, res, { target: url }, (error) => {
+      const code = (error as NodeJS.ErrnoException).code ?? error.message;
+      answer(req, res, 502, {
+        error: "upstream-unreachable",
+        message: `service ${state.service}: the ${color} upstream at ${url} did not answer (${code})`,
+        color,
+      });
+    });
+  };
+
+  const handleUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const route = routeFor(state);
+    if (route.kind !== "proxy") {
+      const message = route.message.replace(/[\r\n]/g, " ");
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${message}\n`,
+      );
+      return;
+    }
+    const { color, url } = route;
+    webSockets[color] += 1;
+    socket.once("close", () => {
+      webSockets[color] -= 1;
+    });
+    proxy.ws(req, socket, head, { target: url }, () => {
+      socket.destroy();
+    });
+  };
+
+  /** Every change is written to the file before it takes effect or is answered. */
+  const commit = async (next: RouterState) => {
+    await writeRouterState(stateFile, next);
+    state = next;
+  };
+
+  const status = () => ({
+    ...state,
+    inFlight: { ...inFlight },
+    webSockets: { ...webSockets },
+    pid: process.pid,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
+  });
+
+  const handleAdmin = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const method = req.method ?? "GET";
+    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+    const upstreamMatch = /^\/upstreams\/([^/]+)$/.exec(path);
+
+    if (method === "GET" && path === "/healthz") {
+      sendJson(res, 200, { status: "ok", service: state.service, pid: process.pid });
+      return;
+    }
+    if (method === "GET" && path === "/state") {
+      sendJson(res, 200, status());
+      return;
+    }
+    if (upstreamMatch !== null && (method === "PUT" || method === "DELETE")) {
+      const color = parseWith(colorSchema, decodeURIComponent(upstreamMatch[1] ?? ""), "colour in the path");
+      if (method === "PUT") {
+        const body = parseWith(upstreamBodySchema, await readJsonBody(req), "upstream");
+        await commit(setUpstream(state, color, body.url));
+        say("set-upstream", `${color}=${body.url}`);
+      } else {
+        await commit(removeUpstream(state, color));
+        say("remove-upstream", color);
+      }
+      sendJson(res, 200, state);
+      return;
+    }
+    if (method === "POST" && path === "/switch") {
+      const body = parseWith(switchBodySchema, await readJsonBody(req), "switch request");
+      const result = switchColor(state, body.color);
+      await commit(result.state);
+      say("switch", `${result.previous ?? "none"} -> ${result.active}`);
+      sendJson(res, 200, { previous: result.previous, active: result.active });
+      return;
+    }
+    if (method === "POST" && path === "/maintenance") {
+      const body = parseWith(maintenanceBodySchema, await readJsonBody(req), "maintenance request");
+      await commit(setMaintenance(state, body));
+      say("maintenance", state.maintenance.enabled ? "on" : "off");
+      sendJson(res, 200, state);
+      return;
+    }
+    if (method === "POST" && path === "/drain") {
+      const body = parseWith(drainBodySchema, await readJsonBody(req), "drain request");
+      const began = Date.now();
+      const drained = await waitForIdle(body.timeoutMs);
+      const waitedMs = Date.now() - began;
+      say("drain", `${drained ? "drained" : "timed out"} after ${waitedMs} ms`);
+      sendJson(res, drained ? 200 : 504, {
+        drained,
+        waitedMs,
+        inFlight: { ...inFlight },
+        ...(drained ? {} : { error: `requests still in flight after ${body.timeoutMs} ms` }),
+      });
+      return;
+    }
+    const known = ["/healthz", "/state", "/switch", "/maintenance", "/drain"].includes(path) || upstreamMatch;
+    sendJson(res, known ? 405 : 404, {
+      error: known ? `method ${method} is not allowed on ${path}` : `no admin route ${method} ${path}`,
+    });
+  };
+
+  const publicServer = http.createServer(handlePublic);
+  publicServer.on("upgrade", handleUpgrade);
+  const adminServer = http.createServer((req, res) => {
+    handleAdmin(req, res).catch((error: unknown) => {
+      const status =
+        error instanceof RouterInputError || error instanceof RouterConflictError ? error.status : 500;
+      sendJson(res, status, { error: (error as Error).message });
+    });
+  });
+
+  const publicPort = await listen(publicServer, state.listenPort);
+  let adminPort: number;
+  try {
+    adminPort = await listen(adminServer, state.adminPort);
+  } catch (error) {
+    await closeServer(publicServer);
+    throw error;
+  }
+  if (publicPort !== state.listenPort || adminPort !== state.adminPort) {
+    await commit({ ...state, listenPort: publicPort, adminPort });
+  }
+  say(
+    "start",
+    `pid=${process.pid} listen=http://127.0.0.1:${publicPort} admin=http://127.0.0.1:${adminPort} ` +
+      `active=${state.active ?? "none"} upstreams=${colors.map((c) => `${c}:${state.upstreams[c] ?? "-"}`).join(",")}` +
+      ` maintenance=${state.maintenance.enabled ? "on" : "off"}`,
+  );
+
+  let closing: Promise<{ drained: boolean }> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      say("stop", `waiting for ${total()} in-flight request(s)`);
+      const publicClosed = closeServer(publicServer);
+      publicServer.closeIdleConnections();
+      // Keep-alive connections that just finished a response are idle now: close them as they free up.
+      const idleSweep = setInterval(() => publicServer.closeIdleConnections(), 50);
+      const drained = await waitForIdle(shutdownTimeoutMs);
+      clearInterval(idleSweep);
+      publicServer.closeAllConnections();
+      await publicClosed;
+      adminServer.closeAllConnections();
+      await closeServer(adminServer);
+      agent.destroy();
+      say("stopped", drained ? "all requests finished" : `gave up after ${shutdownTimeoutMs} ms`);
+      return { drained };
+    })();
+    return closing;
+  };
+
+  return {
+    publicPort,
+    adminPort,
+    state: () => state,
+    inFlight: () => ({ ...inFlight }),
+    close,
+  };
+}

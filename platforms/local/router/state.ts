@@ -1,0 +1,243 @@
+// The router's state: one JSON file per service, the single source of truth for which colour serves.
+// Everything here is pure (schema, parsing, transitions) except the two file functions at the end,
+// so the platform code, the router process and the unit tests share one definition.
+import { randomBytes } from "node:crypto";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { z } from "zod";
+
+export const colors = ["blue", "green"] as const;
+export type Color = (typeof colors)[number];
+
+/** The other colour: the idle slot when `color` is live. */
+export function otherColor(color: Color): Color {
+  return color === "blue" ? "green" : "blue";
+}
+
+const port = z
+  .number({ error: "expected a port number (integer 0-65535)" })
+  .int({ error: "expected a port number (integer 0-65535)" })
+  .min(0, { error: "expected a port number (integer 0-65535)" })
+  .max(65535, { error: "expected a port number (integer 0-65535)" });
+
+/** Upstreams live on this machine only: the router never proxies anywhere else. */
+export const upstreamUrlSchema = z
+  .string({ error: 'expected a string like "http://127.0.0.1:<port>"' })
+  .regex(/^http:\/\/127\.0\.0\.1:\d{1,5}$/, { error: 'expected a URL like "http://127.0.0.1:<port>"' })
+  .refine((url) => {
+    const value = Number(url.slice(url.lastIndexOf(":") + 1));
+    return value >= 1 && value <= 65535;
+  }, 'expected a URL like "http://127.0.0.1:<port>" with a port from 1 to 65535');
+
+export const colorSchema = z.enum(colors, { error: 'expected "blue" or "green"' });
+
+export const maintenanceSchema = z.strictObject({
+  enabled: z.boolean({ error: "expected true or false" }),
+  message: z.string({ error: "expected a string" }).max(2000, { error: "expected at most 2000 characters" }),
+  retryAfterSeconds: z
+    .number({ error: "expected a whole number of seconds (0-86400)" })
+    .int({ error: "expected a whole number of seconds (0-86400)" })
+    .min(0, { error: "expected a whole number of seconds (0-86400)" })
+    .max(86400, { error: "expected a whole number of seconds (0-86400)" }),
+});
+export type Maintenance = z.infer<typeof maintenanceSchema>;
+
+export const routerStateSchema = z.strictObject({
+  service: z
+    .string({ error: "expected a service name" })
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "expected a service name of a-z, 0-9 and -" }),
+  listenHost: z.literal("127.0.0.1", { error: 'expected "127.0.0.1"' }),
+  /** 0 asks the OS for a free port; the router then writes the port it got back to the file. */
+  listenPort: port,
+  /** 0 asks the OS for a free port, as for listenPort. */
+  adminPort: port,
+  upstreams: z.strictObject({ blue: upstreamUrlSchema.optional(), green: upstreamUrlSchema.optional() }),
+  active: colorSchema.nullable(),
+  maintenance: maintenanceSchema,
+});
+export type RouterState = z.infer<typeof routerStateSchema>;
+
+export const defaultMaintenance: Maintenance = {
+  enabled: false,
+  message: "This service is down for maintenance. Please try again shortly.",
+  retryAfterSeconds: 60,
+};
+
+/** A fresh state: no upstreams, nothing active, ports 0 unless given. */
+export function initialRouterState(args: {
+  service: string;
+  listenPort?: number;
+  adminPort?: number;
+}): RouterState {
+  return parseRouterState(
+    {
+      service: args.service,
+      listenHost: "127.0.0.1",
+      listenPort: args.listenPort ?? 0,
+      adminPort: args.adminPort ?? 0,
+      upstreams: {},
+      active: null,
+      maintenance: defaultMaintenance,
+    },
+    "initial router state",
+  );
+}
+
+/** One line per problem: `<field>: <what was expected>`. */
+export function describeIssues(error: z.ZodError, root = "body"): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.length > 0 ? issue.path.map(String).join(".") : root;
+      if (issue.code === "unrecognized_keys") {
+        return `${field}: unexpected field(s) ${issue.keys.map((key) => JSON.stringify(key)).join(", ")}`;
+      }
+      return `${field}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+/** Thrown when input does not have the expected shape; `status` is the HTTP answer it maps to. */
+export class RouterInputError extends Error {
+  readonly status = 400;
+  constructor(message: string) {
+    super(message);
+    this.name = "RouterInputError";
+  }
+}
+
+/** Thrown when a transition is refused in the current state (HTTP 409). */
+export class RouterConflictError extends Error {
+  readonly status = 409;
+  constructor(message: string) {
+    super(message);
+    this.name = "RouterConflictError";
+  }
+}
+
+export function parseWith<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new RouterInputError(`invalid ${what}: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+export function parseRouterState(raw: unknown, source: string): RouterState {
+  const result = routerStateSchema.safeParse(raw);
+  if (!result.success) {
+    throw new RouterInputError(`invalid router state in ${source}: ${describeIssues(result.error, "state")}`);
+  }
+  return result.data;
+}
+
+// Admin request bodies.
+export const switchBodySchema = z.strictObject({ color: colorSchema });
+export const upstreamBodySchema = z.strictObject({ url: upstreamUrlSchema });
+export const maintenanceBodySchema = z.strictObject({
+  enabled: maintenanceSchema.shape.enabled,
+  message: maintenanceSchema.shape.message.optional(),
+  retryAfterSeconds: maintenanceSchema.shape.retryAfterSeconds.optional(),
+});
+export type MaintenanceChange = z.infer<typeof maintenanceBodySchema>;
+export const drainBodySchema = z.strictObject({
+  timeoutMs: z
+    .number({ error: "expected milliseconds (integer 0-600000)" })
+    .int({ error: "expected milliseconds (integer 0-600000)" })
+    .min(0, { error: "expected milliseconds (integer 0-600000)" })
+    .max(600_000, { error: "expected milliseconds (integer 0-600000)" }),
+});
+
+// Transitions: each returns a new state and never mutates its input.
+
+export function setUpstream(state: RouterState, color: Color, url: string): RouterState {
+  const checked = parseWith(upstreamBodySchema, { url }, `upstream for ${color}`);
+  return { ...state, upstreams: { ...state.upstreams, [color]: checked.url } };
+}
+
+export function removeUpstream(state: RouterState, color: Color): RouterState {
+  if (state.active === color) {
+    throw new RouterConflictError(
+      `cannot remove the ${color} upstream: ${color} is active; switch to ${otherColor(color)} first`,
+    );
+  }
+  const kept = colors.filter((c) => c !== color && state.upstreams[c] !== undefined);
+  return { ...state, upstreams: Object.fromEntries(kept.map((c) => [c, state.upstreams[c]])) };
+}
+
+export function switchColor(
+  state: RouterState,
+  color: Color,
+): { state: RouterState; previous: Color | null; active: Color } {
+  if (state.upstreams[color] === undefined) {
+    throw new RouterConflictError(`cannot switch to ${color}: it has no upstream; register one first`);
+  }
+  return { state: { ...state, active: color }, previous: state.active, active: color };
+}
+
+/** Omitted message and retryAfterSeconds keep their current values. */
+export function setMaintenance(state: RouterState, change: MaintenanceChange): RouterState {
+  const checked = parseWith(maintenanceBodySchema, change, "maintenance change");
+  return {
+    ...state,
+    maintenance: {
+      enabled: checked.enabled,
+      message: checked.message ?? state.maintenance.message,
+      retryAfterSeconds: checked.retryAfterSeconds ?? state.maintenance.retryAfterSeconds,
+    },
+  };
+}
+
+/** What a public request gets: proxied to a colour's upstream, or answered by the router itself. */
+export type Route =
+  | { kind: "proxy"; color: Color; url: string }
+  | { kind: "maintenance"; message: string; retryAfterSeconds: number }
+  | { kind: "no-upstream"; message: string };
+
+export function routeFor(state: RouterState): Route {
+  if (state.maintenance.enabled) {
+    return {
+      kind: "maintenance",
+      message: state.maintenance.message,
+      retryAfterSeconds: state.maintenance.retryAfterSeconds,
+    };
+  }
+  if (state.active === null) {
+    return { kind: "no-upstream", message: `service ${state.service} has no active colour yet` };
+  }
+  const url = state.upstreams[state.active];
+  if (url === undefined) {
+    return {
+      kind: "no-upstream",
+      message: `service ${state.service}: active colour ${state.active} has no upstream`,
+    };
+  }
+  return { kind: "proxy", color: state.active, url };
+}
+
+// The state file.
+
+export async function readRouterState(path: string): Promise<RouterState> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new Error(`cannot read router state ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new RouterInputError(`router state ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseRouterState(raw, path);
+}
+
+/** Atomic: a reader (or a router restarting) sees the old file or the new one, never half of one. */
+export async function writeRouterState(path: string, state: RouterState): Promise<void> {
+  const checked = parseRouterState(state, "the state to write");
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await writeFile(temp, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o644 });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
