@@ -7,6 +7,7 @@ import {
   APPROVAL_ROLES,
   DEPLOYMENT_TYPES,
   PRINCIPAL_ID_PATTERN,
+  SHA256_DIGEST_PATTERN,
   parseDuration,
 } from "../release";
 import { approveManifest } from "./commands/approve";
@@ -67,6 +68,13 @@ function parseTimestamp(value: string): Date {
     throw new InvalidArgumentError("expected an RFC 3339 timestamp such as 2026-12-03T20:00:00Z");
   }
   return new Date(time);
+}
+
+function parseDigest(value: string): string {
+  if (!SHA256_DIGEST_PATTERN.test(value)) {
+    throw new InvalidArgumentError("expected a digest as shipgate digest prints it: sha256:<64 hex digits>");
+  }
+  return value;
 }
 
 function parseCount(value: string): number {
@@ -168,7 +176,11 @@ function buildProgram(io: CliIo, record: (result: CommandResult, json: boolean) 
       parsePositiveDuration,
       parseDuration("72h"),
     )
-    .option("--expect-digest <digest>", "refuse unless the manifest still has the digest you reviewed")
+    .option(
+      "--expect-digest <digest>",
+      "refuse unless the manifest still has the digest you reviewed",
+      parseDigest,
+    )
     .option("--trusted-keys <file>", "refuse unless this trusted-keys file trusts your key for the role")
     .addOption(json())
     .action(

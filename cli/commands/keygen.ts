@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import {
   type ApprovalRole,
   PRINCIPAL_ID_PATTERN,
@@ -43,6 +44,8 @@ export function generateKey(options: KeygenOptions): CommandResult {
       throw new CliError(`${options.addTo}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+  // A key folder such as ~/.shipgate is made owner-only when shipgate creates it.
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeNewFile(file, keyPair.privateKeyPem, { force: options.force, mode: 0o600 });
   if (options.addTo !== undefined && trustedText !== undefined) {
     if (existsSync(options.addTo)) replaceFile(options.addTo, trustedText);

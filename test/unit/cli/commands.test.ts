@@ -176,6 +176,13 @@ describe("keygen", () => {
     });
   });
 
+  it("creates a missing key folder, owner-only", () => {
+    const out = join(dir, "keys", "erin.key");
+    generateKey({ id: "erin", out, roles: [], force: false });
+    expect(statSync(join(dir, "keys")).mode & 0o777).toBe(0o700);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+  });
+
   it("tightens the mode of a key file it overwrites", () => {
     const out = join(dir, "erin.key");
     writeFileSync(out, "old", { mode: 0o644 });

@@ -85,6 +85,10 @@ describe("shipgate run", () => {
       ["approve", "x.yaml", "--key", "k", "--id", "erin", "--role", "technical", "--expires-in", "0m"],
       "option '--expires-in <duration>' argument '0m' is invalid.",
     ],
+    [
+      ["approve", "x.yaml", "--key", "k", "--id", "erin", "--role", "technical", "--expect-digest", ""],
+      "option '--expect-digest <digest>' argument '' is invalid.",
+    ],
     [["deploy"], "unknown command 'deploy'"],
   ])("exits 2 on a usage error: %j", async (args, message) => {
     const outcome = await runCli(...args);
