@@ -6,7 +6,7 @@ import { digestManifest } from "../../../cli/commands/digest";
 import { generateKey } from "../../../cli/commands/keygen";
 import { newManifest } from "../../../cli/commands/new";
 import { validateManifests } from "../../../cli/commands/validate";
-import { verifyManifest } from "../../../cli/commands/verify";
+import { type VerifyOptions, verifyManifest } from "../../../cli/commands/verify";
 import { addApprovalToManifestText, parseManifest, parseTrustedKeys } from "../../../release";
 import { present } from "../release/fixtures";
 import { EXAMPLES, scratchDir } from "./helpers";
@@ -41,6 +41,23 @@ function approvers(): { trusted: string; erinKey: string; beaKey: string } {
   generateKey({ id: "erin", out: erinKey, roles: ["technical"], force: false, addTo: trusted });
   generateKey({ id: "bea", out: beaKey, roles: ["business"], force: false, addTo: trusted });
   return { trusted, erinKey, beaKey };
+}
+
+/** verify's options as the CLI's defaults give them, with `overrides`. */
+function verifyOptions(
+  file: string,
+  trustedKeysFile: string,
+  overrides: Partial<VerifyOptions> = {},
+): VerifyOptions {
+  return {
+    file,
+    trustedKeysFile,
+    requireRoles: [],
+    minApprovers: 1,
+    allowSelfApproval: false,
+    strict: false,
+    ...overrides,
+  };
 }
 
 describe("new", () => {
@@ -227,28 +244,10 @@ describe("approve and verify", () => {
       },
       replaced: 0,
     });
-    expect(
-      verifyManifest({
-        file,
-        trustedKeysFile: trusted,
-        requireRoles: [],
-        minApprovers: 1,
-        now,
-        allowSelfApproval: false,
-        strict: false,
-      }).exitCode,
-    ).toBe(1);
+    expect(verifyManifest(verifyOptions(file, trusted, { now })).exitCode).toBe(1);
     approveManifest({ file, keyFile: beaKey, approverId: "bea", role: "business", validForMs: DAY, now });
     expect(digestOf(file)).toBe(digest);
-    const verified = verifyManifest({
-      file,
-      trustedKeysFile: trusted,
-      requireRoles: [],
-      minApprovers: 2,
-      now,
-      allowSelfApproval: false,
-      strict: true,
-    });
+    const verified = verifyManifest(verifyOptions(file, trusted, { minApprovers: 2, now, strict: true }));
     expect(verified.exitCode).toBe(0);
     expect(verified.json).toMatchObject({
       ok: true,
@@ -270,15 +269,7 @@ describe("approve and verify", () => {
     const now = new Date("2026-12-04T08:00:00Z");
     approveManifest({ file, keyFile: erinKey, approverId: "erin", role: "technical", validForMs: DAY, now });
     approveManifest({ file, keyFile: beaKey, approverId: "bea", role: "business", validForMs: DAY, now });
-    const base = {
-      file,
-      trustedKeysFile: trusted,
-      requireRoles: [],
-      minApprovers: 1,
-      now,
-      allowSelfApproval: false,
-      strict: false,
-    };
+    const base = verifyOptions(file, trusted, { now });
     expect(verifyManifest({ ...base, requireRoles: ["support"] }).json).toMatchObject({
       ok: false,
       missingRoles: ["support"],
@@ -340,16 +331,7 @@ describe("approve and verify", () => {
     const file = copyExample("hot-fix");
     const trusted = join(dir, "trusted.yaml");
     writeFileSync(trusted, "approvers:\n  erin:\n    roles: [owner]\n    publicKeys: []\n");
-    expect(() =>
-      verifyManifest({
-        file,
-        trustedKeysFile: trusted,
-        requireRoles: [],
-        minApprovers: 1,
-        allowSelfApproval: false,
-        strict: false,
-      }),
-    ).toThrow(
+    expect(() => verifyManifest(verifyOptions(file, trusted))).toThrow(
       `trusted keys ${trusted} are not valid:\n  - approvers.erin.roles[0]: Invalid option: expected one of "technical"|"business"|"support"|"change-board"\n  - approvers.erin.publicKeys: expected at least one public key`,
     );
   });
