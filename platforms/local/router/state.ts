@@ -113,9 +113,10 @@ export class RouterConflictError extends Error {
   }
 }
 
-export function parseWith<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
+/** `root` names the value itself in messages when the problem is not in one of its fields. */
+export function parseWith<T>(schema: z.ZodType<T>, raw: unknown, what: string, root = "body"): T {
   const result = schema.safeParse(raw);
-  if (!result.success) throw new RouterInputError(`invalid ${what}: ${describeIssues(result.error)}`);
+  if (!result.success) throw new RouterInputError(`invalid ${what}: ${describeIssues(result.error, root)}`);
   return result.data;
 }
 
