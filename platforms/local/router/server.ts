@@ -236,7 +236,12 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
       return;
     }
     if (upstreamMatch !== null && (method === "PUT" || method === "DELETE")) {
-      const color = parseWith(colorSchema, decodeURIComponent(upstreamMatch[1] ?? ""), "colour in the path", "color");
+      const color = parseWith(
+        colorSchema,
+        decodeURIComponent(upstreamMatch[1] ?? ""),
+        "colour in the path",
+        "color",
+      );
       if (method === "PUT") {
         const body = parseWith(upstreamBodySchema, await readJsonBody(req), "upstream");
         await commit(setUpstream(state, color, body.url));

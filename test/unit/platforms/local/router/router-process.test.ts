@@ -1,0 +1,347 @@
+// The router as the real process the local platform starts (dist/platforms/local/router/main.js),
+// in front of two real sample-app builds, all on 127.0.0.1 with ports from the OS.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import * as http from "node:http";
+import { type AddressInfo, createServer as createTcpServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  RouterAdminError,
+  type RouterClientOptions,
+  drainRouter,
+  getRouterStatus,
+  removeRouterUpstream,
+  setRouterMaintenance,
+  setRouterUpstream,
+  switchRouter,
+  waitForRouter,
+} from "../../../../../platforms/local/router/router-client";
+import {
+  type Color,
+  initialRouterState,
+  readRouterState,
+  writeRouterState,
+} from "../../../../../platforms/local/router/state";
+import {
+  type Running,
+  type RunningApp,
+  buildSampleApps,
+  json,
+  request,
+  routerMain,
+  startNode,
+  startSampleApp,
+  stop,
+  stopAll,
+} from "../../../sample-app/processes";
+
+let work: string;
+let stateFile: string;
+let blue: RunningApp;
+let green: RunningApp;
+let router: Running;
+let admin: RouterClientOptions;
+let publicPort: number;
+
+async function startRouter(): Promise<void> {
+  router = await startNode([routerMain, stateFile], {}, /shipgate-router\[web\] start pid=/);
+  const state = await readRouterState(stateFile);
+  admin = { adminPort: state.adminPort };
+  publicPort = state.listenPort;
+  await waitForRouter(admin);
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<RouterAdminError> {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  if (!(error instanceof RouterAdminError))
+    throw new Error(`expected a RouterAdminError, got ${String(error)}`);
+  return error;
+}
+
+/** A port nothing listens on: taken from the OS, then released. */
+async function closedPort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const versionOf: Record<Color, string> = { blue: "1.0.0", green: "2.0.0" };
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "shipgate-router-"));
+  const builds = buildSampleApps(join(work, "artifacts"));
+  const dataDir = join(work, "data");
+  const v1 = builds.get("1.0.0");
+  const v2 = builds.get("2.0.0");
+  if (v1 === undefined || v2 === undefined) throw new Error("sample-app builds 1.0.0 and 2.0.0 are missing");
+  blue = await startSampleApp(v1.path, dataDir);
+  // Both colours share one data directory, migrated as a blue-green release would.
+  const migrated = spawnSync(process.execPath, [join(v2.path, "migrate.mjs"), "0002_add_created_at"], {
+    env: { PATH: process.env["PATH"] ?? "", DATA_DIR: dataDir },
+    timeout: 10_000,
+  });
+  expect(migrated.status).toBe(0);
+  green = await startSampleApp(v2.path, dataDir);
+  stateFile = join(work, "router-web.json");
+  await writeRouterState(stateFile, initialRouterState({ service: "web" }));
+  await startRouter();
+}, 120_000);
+
+afterAll(async () => {
+  await stopAll();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("router admin API", () => {
+  it("starts on OS ports, writes them to its state file, and serves 503 with nothing active", async () => {
+    expect(publicPort).toBeGreaterThan(0);
+    const status = await getRouterStatus(admin);
+    expect(status).toMatchObject({
+      service: "web",
+      listenPort: publicPort,
+      active: null,
+      upstreams: {},
+      inFlight: { blue: 0, green: 0 },
+      pid: router.child.pid,
+    });
+    const answer = await request(publicPort, "/", { headers: { accept: "application/json" } });
+    expect(answer.status).toBe(503);
+    expect(json(answer)).toEqual({
+      error: "no-active-upstream",
+      message: "service web has no active colour yet",
+    });
+  });
+
+  it("registers upstreams, switches, refuses what the state does not allow, and persists first", async () => {
+    expect((await errorOf(switchRouter(admin, "blue"))).message).toBe(
+      "router admin POST /switch answered 409: cannot switch to blue: it has no upstream; register one first",
+    );
+    await setRouterUpstream(admin, "blue", blue.url);
+    await setRouterUpstream(admin, "green", green.url);
+    expect(await switchRouter(admin, "blue")).toEqual({ previous: null, active: "blue" });
+    expect((await readRouterState(stateFile)).active).toBe("blue");
+
+    const refused = await errorOf(removeRouterUpstream(admin, "blue"));
+    expect(refused.status).toBe(409);
+    const invalid = await errorOf(setRouterUpstream(admin, "green", "http://10.0.0.1:80"));
+    expect(invalid.status).toBe(400);
+    expect(invalid.message).toBe(
+      'router admin PUT /upstreams/green answered 400: invalid upstream: url: expected a URL like "http://127.0.0.1:<port>"',
+    );
+    const badColor = await request(admin.adminPort, "/switch", { method: "POST", body: { color: "red" } });
+    expect([badColor.status, json(badColor)]).toEqual([
+      400,
+      { error: 'invalid switch request: color: expected "blue" or "green"' },
+    ]);
+    expect((await request(admin.adminPort, "/nowhere")).status).toBe(404);
+    expect((await request(admin.adminPort, "/switch")).status).toBe(405);
+
+    const served = await request(publicPort, "/version");
+    expect([served.status, served.headers["x-shipgate-color"], json(served)]).toEqual([
+      200,
+      "blue",
+      { version: "1.0.0", schema: 1 },
+    ]);
+    expect(router.output()).toContain("switch none -> blue");
+  });
+
+  it("answers clearly when the router is not there", async () => {
+    const error = await errorOf(getRouterStatus({ adminPort: await closedPort(), timeoutMs: 1000 }));
+    expect(error.status).toBeUndefined();
+    expect(error.message).toMatch(/^router admin GET \/state failed: .*is the router running on port \d+\?$/);
+  });
+});
+
+describe("switching under load", () => {
+  it("drops no request across repeated switches, and keep-alive clients follow each switch", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const seen: Record<Color, number> = { blue: 0, green: 0 };
+    const failures: string[] = [];
+    const end = Date.now() + 3000;
+    const client = async () => {
+      for (let i = 0; i < 20_000 && Date.now() < end; i++) {
+        try {
+          const answer = await request(publicPort, "/version", { agent });
+          const color = answer.headers["x-shipgate-color"] as Color;
+          const body = json(answer) as { version: string };
+          if (answer.status !== 200 || body.version !== versionOf[color]) {
+            failures.push(`${answer.status} from ${color}: ${answer.body}`);
+          } else seen[color] += 1;
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }
+    };
+    const switcher = async () => {
+      let switches = 0;
+      for (let color: Color = "green"; switches < 40 && Date.now() < end - 200; switches++) {
+        await sleep(150);
+        await switchRouter(admin, color);
+        color = color === "green" ? "blue" : "green";
+      }
+      return switches;
+    };
+    const [switches] = await Promise.all([switcher(), ...Array.from({ length: 8 }, client)]);
+    agent.destroy();
+    await switchRouter(admin, "blue");
+    expect(failures).toEqual([]);
+    expect(switches).toBeGreaterThanOrEqual(10);
+    expect(seen.blue).toBeGreaterThan(50);
+    expect(seen.green).toBeGreaterThan(50);
+  }, 20_000);
+});
+
+describe("maintenance and failures", () => {
+  it("answers 503 with Retry-After and the message, as JSON or text", async () => {
+    await setRouterMaintenance(admin, {
+      enabled: true,
+      message: "Upgrading, back soon.",
+      retryAfterSeconds: 30,
+    });
+    const text = await request(publicPort, "/items");
+    expect([text.status, text.headers["retry-after"], text.headers["content-type"], text.body]).toEqual([
+      503,
+      "30",
+      "text/plain; charset=utf-8",
+      "Upgrading, back soon.\n",
+    ]);
+    const asJson = await request(publicPort, "/items", { headers: { accept: "application/json" } });
+    expect([asJson.status, json(asJson)]).toEqual([
+      503,
+      { error: "maintenance", message: "Upgrading, back soon." },
+    ]);
+    expect((await readRouterState(stateFile)).maintenance.enabled).toBe(true);
+    await setRouterMaintenance(admin, { enabled: false });
+    expect((await request(publicPort, "/version")).status).toBe(200);
+  });
+
+  it("answers 502 naming the colour when the active upstream does not answer", async () => {
+    const port = await closedPort();
+    await setRouterUpstream(admin, "green", `http://127.0.0.1:${port}`);
+    await switchRouter(admin, "green");
+    const answer = await request(publicPort, "/version", { headers: { accept: "application/json" } });
+    await switchRouter(admin, "blue");
+    await setRouterUpstream(admin, "green", green.url);
+    expect(answer.status).toBe(502);
+    expect(json(answer)).toEqual({
+      error: "upstream-unreachable",
+      message: `service web: the green upstream at http://127.0.0.1:${port} did not answer (ECONNREFUSED)`,
+      color: "green",
+    });
+  });
+});
+
+describe("drain", () => {
+  it("waits for a slow in-flight request, and times out with the counts", async () => {
+    const slow = request(publicPort, "/slow?ms=800");
+    await sleep(150);
+    expect((await getRouterStatus(admin)).inFlight).toEqual({ blue: 1, green: 0 });
+    const short = await drainRouter(admin, 100);
+    expect([short.drained, short.inFlight]).toEqual([false, { blue: 1, green: 0 }]);
+    const drained = await drainRouter(admin, 5000);
+    expect(drained.drained).toBe(true);
+    expect(drained.waitedMs).toBeGreaterThanOrEqual(300);
+    expect(drained.inFlight).toEqual({ blue: 0, green: 0 });
+    expect((await slow).status).toBe(200);
+    expect((await drainRouter(admin, 1000)).waitedMs).toBeLessThan(100);
+  });
+
+  it("lets a request finish on the colour it started on when the switch comes mid-request", async () => {
+    const slow = request(publicPort, "/slow?ms=600");
+    await sleep(150);
+    await switchRouter(admin, "green");
+    const after = await request(publicPort, "/version");
+    const finished = await slow;
+    await switchRouter(admin, "blue");
+    expect([finished.status, finished.headers["x-shipgate-color"], json(finished)]).toEqual([
+      200,
+      "blue",
+      { version: "1.0.0", sleptMs: 600 },
+    ]);
+    expect(after.headers["x-shipgate-color"]).toBe("green");
+  });
+});
+
+describe("websocket upgrades", () => {
+  it("proxies an upgraded connection to the active colour", async () => {
+    // A minimal WebSocket-style upgrade that echoes raw bytes: shows the tunnel without framing.
+    const echo = http.createServer((_req, res) => res.end("no upgrade"));
+    echo.on("upgrade", (_req, socket) => {
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n");
+      socket.pipe(socket);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve));
+    const echoPort = (echo.address() as AddressInfo).port;
+    try {
+      await setRouterUpstream(admin, "green", `http://127.0.0.1:${echoPort}`);
+      await switchRouter(admin, "green");
+      const reply = await new Promise<string>((resolve, reject) => {
+        const req = http.request({
+          host: "127.0.0.1",
+          port: publicPort,
+          path: "/ws",
+          headers: { connection: "Upgrade", upgrade: "websocket" },
+          timeout: 5000,
+        });
+        req.on("upgrade", (res, socket) => {
+          expect(res.statusCode).toBe(101);
+          socket.once("data", (data: Buffer) => {
+            resolve(data.toString("utf8"));
+            socket.destroy();
+          });
+          socket.write("hello through the router");
+        });
+        req.on("timeout", () => req.destroy(new Error("upgrade timed out")));
+        req.on("error", reject);
+        req.end();
+      });
+      expect(reply).toBe("hello through the router");
+    } finally {
+      await switchRouter(admin, "blue");
+      await setRouterUpstream(admin, "green", green.url);
+      echo.closeAllConnections();
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
+  });
+});
+
+describe("router process lifecycle", () => {
+  it("restarted from its state file, keeps its active colour, ports and upstreams", async () => {
+    await switchRouter(admin, "green");
+    const before = await readRouterState(stateFile);
+    expect(await stop(router)).toBe(0);
+    await startRouter();
+    const status = await getRouterStatus(admin);
+    expect({
+      active: status.active,
+      ports: [status.listenPort, status.adminPort],
+      upstreams: status.upstreams,
+    }).toEqual({
+      active: "green",
+      ports: [before.listenPort, before.adminPort],
+      upstreams: { blue: blue.url, green: green.url },
+    });
+    expect((await request(publicPort, "/version")).headers["x-shipgate-color"]).toBe("green");
+    await switchRouter(admin, "blue");
+  });
+
+  it("on SIGTERM stops accepting, finishes in-flight requests and exits 0", async () => {
+    const slow = request(publicPort, "/slow?ms=1000");
+    await sleep(200);
+    router.child.kill("SIGTERM");
+    const finished = await slow;
+    expect([finished.status, json(finished)]).toEqual([200, { version: "1.0.0", sleptMs: 1000 }]);
+    expect(await router.exited).toBe(0);
+    await expect(request(publicPort, "/version")).rejects.toThrow(/ECONNREFUSED/);
+    expect(router.output()).toMatch(/received SIGTERM[\s\S]*stopped all requests finished/);
+    expect(JSON.parse(readFileSync(stateFile, "utf8"))).toMatchObject({ active: "blue" });
+  });
+});
