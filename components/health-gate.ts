@@ -1,0 +1,28 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ArtifactRef, GatePolicySpec, HttpCheckSpec, Platform, ReleaseRef } from "./platform";
+
+export interface HealthGateArgs {
+  readonly platform: Platform;
+  readonly service: string;
+  readonly release: ReleaseRef;
+  /** The candidate colour's own address (not the users' one). */
+  readonly target: pulumi.Input<string>;
+  /** The candidate's build: the gate runs again whenever it changes. */
+  readonly artifact: ArtifactRef;
+  /** Technical checks (up, healthy, right version, fast enough) and business checks (smoke requests). */
+  readonly checks: readonly HttpCheckSpec[];
+  readonly policy: GatePolicySpec;
+}
+
+/**
+ * The pre-promotion gate: checks the candidate colour before any user reaches it. A failing gate
+ * fails the update, so the switch that depends on it never happens and the live colour keeps serving.
+ */
+export class HealthGate extends pulumi.ComponentResource {
+  constructor(name: string, args: HealthGateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("shipgate:gate:HealthGate", name, {}, opts);
+    const { platform, ...gate } = args;
+    platform.gate(`${name}-checks`, gate, { parent: this, dependsOn: opts?.dependsOn });
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,188 @@
+// The small interface every platform (local, kubernetes, aws) implements. Components orchestrate a
+// release in the order of the design brief; a platform does the work of each step with its own
+// resources, and returns them so components can order the next step after them.
+import type * as pulumi from "@pulumi/pulumi";
+
+export const colors = ["blue", "green"] as const;
+export type Color = (typeof colors)[number];
+
+export function otherColor(color: Color): Color {
+  return color === "blue" ? "green" : "blue";
+}
+
+/** One build of a service: where it comes from and the digest that pins it. */
+export interface ArtifactRef {
+  readonly source: string;
+  readonly version: string;
+  readonly digest: string;
+}
+
+/** What one colour of a service runs: enough to re-declare it unchanged. */
+export interface SlotSpec {
+  readonly version: string;
+  readonly artifact: ArtifactRef;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** What the platform runs now for a service, read at program time (preview included). */
+export interface ObservedService {
+  readonly active: Color | null;
+  readonly slots: Readonly<Partial<Record<Color, SlotSpec>>>;
+}
+
+/** An HTTP check of a gate or of post-promotion verification (JSON, interpreted by the platform). */
+export interface HttpCheckSpec {
+  readonly name: string;
+  readonly kind: "technical" | "business";
+  readonly method?: string;
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+  readonly expect: {
+    readonly status?: number | readonly number[];
+    readonly bodyContains?: string;
+    readonly bodyMatches?: string;
+    readonly jsonPath?: string;
+    readonly equals?: unknown;
+    readonly version?: string;
+    readonly maxLatencyMs?: number;
+  };
+}
+
+export interface GatePolicySpec {
+  readonly consecutiveSuccesses: number;
+  readonly failureThreshold: number;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+export interface VerificationSpec {
+  readonly bakeTimeMs: number;
+  readonly intervalMs: number;
+  readonly maxErrorRate: number;
+  readonly maxP95LatencyMs: number;
+}
+
+/** The release a step belongs to; steps re-run when it changes. */
+export interface ReleaseRef {
+  readonly changeId: string;
+  readonly version: string;
+  /** `<changeId>@<version>`: names backups and re-runs gates for each release. */
+  readonly key: string;
+}
+
+export interface NotificationEvent {
+  readonly stage: string;
+  readonly message: string;
+  readonly severity: "info" | "warning" | "critical";
+  readonly audience: readonly ("users" | "team" | "support" | "management")[];
+}
+
+/** The deployment record's fields known before the release runs (platforms add the outcome). */
+export type RecordDraft = Readonly<Record<string, unknown>>;
+
+export interface StepOptions {
+  readonly parent: pulumi.Resource;
+  readonly dependsOn?: pulumi.ResourceOptions["dependsOn"];
+}
+
+export interface PlatformStep {
+  readonly resource: pulumi.Resource;
+}
+
+export interface RouterStep extends PlatformStep {
+  /** Where users are served. */
+  readonly url: pulumi.Output<string>;
+}
+
+export interface SlotStep extends PlatformStep {
+  /** The colour's own address, for gates (the preview/test endpoint). */
+  readonly url: pulumi.Output<string>;
+}
+
+export interface BackupStep extends PlatformStep {
+  readonly backupId: pulumi.Output<string>;
+  readonly digest: pulumi.Output<string>;
+}
+
+export interface SwitchStep extends PlatformStep {
+  readonly active: pulumi.Output<Color>;
+}
+
+export interface RecordStep extends PlatformStep {
+  readonly location: pulumi.Output<string>;
+}
+
+/** A platform: the work behind each step of a release, for one stack. */
+export interface Platform {
+  readonly name: "local" | "kubernetes" | "aws";
+  observe(service: string): ObservedService;
+  router(name: string, args: { service: string }, opts: StepOptions): RouterStep;
+  slot(name: string, args: { service: string; color: Color; spec: SlotSpec }, opts: StepOptions): SlotStep;
+  backup(name: string, args: { service: string; release: ReleaseRef }, opts: StepOptions): BackupStep;
+  restore(name: string, args: { service: string; backupId: string }, opts: StepOptions): PlatformStep;
+  migration(
+    name: string,
+    args: {
+      service: string;
+      artifact: ArtifactRef;
+      migrations: readonly string[];
+      backupId: pulumi.Input<string>;
+    },
+    opts: StepOptions,
+  ): PlatformStep;
+  maintenance(
+    name: string,
+    args: { service: string; color: Color; release: ReleaseRef; message: string },
+    opts: StepOptions,
+  ): PlatformStep;
+  gate(
+    name: string,
+    args: {
+      service: string;
+      release: ReleaseRef;
+      target: pulumi.Input<string>;
+      artifact: ArtifactRef;
+      checks: readonly HttpCheckSpec[];
+      policy: GatePolicySpec;
+    },
+    opts: StepOptions,
+  ): PlatformStep;
+  trafficSwitch(
+    name: string,
+    args: { service: string; release: ReleaseRef; color: Color; target: pulumi.Input<string> },
+    opts: StepOptions,
+  ): SwitchStep;
+  verification(
+    name: string,
+    args: {
+      service: string;
+      release: ReleaseRef;
+      url: pulumi.Input<string>;
+      checks: readonly HttpCheckSpec[];
+      spec: VerificationSpec;
+      promoted: Color;
+      rollbackTo: Color | null;
+      record: RecordDraft;
+    },
+    opts: StepOptions,
+  ): PlatformStep;
+  record(
+    name: string,
+    args: { release: ReleaseRef; record: pulumi.Input<RecordDraft> },
+    opts: StepOptions,
+  ): RecordStep;
+  notification(
+    name: string,
+    args: { release: ReleaseRef; event: NotificationEvent },
+    opts: StepOptions,
+  ): PlatformStep;
+}
+
+/** A component's `dependsOn` as a list, so its steps can add their own predecessors to it. */
+export function dependencyList(
+  dependsOn: pulumi.ResourceOptions["dependsOn"],
+): pulumi.Input<pulumi.Resource>[] {
+  if (dependsOn === undefined) return [];
+  return Array.isArray(dependsOn) ? [...dependsOn] : [dependsOn as pulumi.Input<pulumi.Resource>];
+}

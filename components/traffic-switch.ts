@@ -1,0 +1,27 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Color, Platform, ReleaseRef } from "./platform";
+
+export interface TrafficSwitchArgs {
+  readonly platform: Platform;
+  readonly service: string;
+  readonly release: ReleaseRef;
+  /** The colour users are sent to. */
+  readonly color: Color;
+  /** That colour's address, registered with the router. */
+  readonly target: pulumi.Input<string>;
+}
+
+/** Sends users to a colour without dropping a request. Ordered after the pre-promotion gate. */
+export class TrafficSwitch extends pulumi.ComponentResource {
+  public readonly active: pulumi.Output<Color>;
+
+  constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("shipgate:traffic:TrafficSwitch", name, {}, opts);
+    const { platform, ...route } = args;
+    this.active = platform.trafficSwitch(`${name}-route`, route, {
+      parent: this,
+      dependsOn: opts?.dependsOn,
+    }).active;
+    this.registerOutputs({ active: this.active });
+  }
+}

@@ -1,0 +1,32 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Color, HttpCheckSpec, Platform, RecordDraft, ReleaseRef, VerificationSpec } from "./platform";
+
+export interface PostPromotionVerificationArgs {
+  readonly platform: Platform;
+  readonly service: string;
+  readonly release: ReleaseRef;
+  /** Where users are served. */
+  readonly url: pulumi.Input<string>;
+  readonly checks: readonly HttpCheckSpec[];
+  /** Bake time, probe interval, error budget and latency bound. */
+  readonly spec: VerificationSpec;
+  readonly promoted: Color;
+  /** Where traffic goes back when verification fails (null on a first release: nowhere to go). */
+  readonly rollbackTo: Color | null;
+  /** The deployment record so far, completed and written when verification fails. */
+  readonly record: RecordDraft;
+}
+
+/**
+ * Watches the promoted colour under real traffic for a bake time. On failure it sends traffic back
+ * to the previous colour without anyone acting, writes the record, and fails the update naming the
+ * rollback trigger (system failure, errors, performance, business).
+ */
+export class PostPromotionVerification extends pulumi.ComponentResource {
+  constructor(name: string, args: PostPromotionVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("shipgate:verify:PostPromotionVerification", name, {}, opts);
+    const { platform, ...verification } = args;
+    platform.verification(`${name}-bake`, verification, { parent: this, dependsOn: opts?.dependsOn });
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,58 @@
+// The recreate strategy's maintenance window: users get the maintenance response, requests in
+// flight finish, then the running colour stops so its data can be migrated. The traffic switch at
+// the end of the release ends the window.
+import { join } from "node:path";
+import type { LocalHandlers } from "../provider-factory";
+import { stopByPidFile } from "../process-ops";
+import { drainRouter, setRouterMaintenance } from "../router/router-client";
+
+export interface MaintenanceInputs {
+  readonly service: string;
+  readonly releaseKey: string;
+  readonly adminPort: number;
+  readonly message: string;
+  /** The pid file of the colour to stop, relative to the project. */
+  readonly stopPidFile: string;
+}
+
+export interface MaintenanceOutputs extends MaintenanceInputs {
+  readonly startedAt: string;
+  readonly drained: boolean;
+}
+
+const drainTimeoutMs = 30_000;
+
+async function begin(projectDir: string, inputs: MaintenanceInputs): Promise<MaintenanceOutputs> {
+  const router = { adminPort: inputs.adminPort };
+  await setRouterMaintenance(router, { enabled: true, message: inputs.message });
+  const drain = await drainRouter(router, drainTimeoutMs);
+  if (!drain.drained) {
+    throw new Error(
+      `${inputs.service}: requests still in flight after ${drainTimeoutMs} ms (blue ${drain.inFlight.blue}, ` +
+        `green ${drain.inFlight.green}); the service keeps running behind the maintenance response. ` +
+        `Run the release again once they finish.`,
+    );
+  }
+  await stopByPidFile(join(projectDir, inputs.stopPidFile));
+  return { ...inputs, startedAt: new Date().toISOString(), drained: true };
+}
+
+export const handlers: LocalHandlers<MaintenanceInputs, MaintenanceOutputs> = {
+  async diff(_projectDir, _id, olds, news) {
+    const changes =
+      olds.releaseKey !== news.releaseKey ||
+      olds.message !== news.message ||
+      olds.adminPort !== news.adminPort;
+    return {
+      changes,
+      replaces: olds.service !== news.service ? ["service"] : [],
+      deleteBeforeReplace: false,
+    };
+  },
+  async create(projectDir, inputs) {
+    return { id: `${inputs.service}-maintenance`, outs: await begin(projectDir, inputs) };
+  },
+  async update(projectDir, _id, _olds, news) {
+    return { outs: await begin(projectDir, news) };
+  },
+};

@@ -1,0 +1,85 @@
+// The router of a service: a detached process in front of the two colours. Its state file keeps the
+// active colour, so a restarted router (or engine) finds everything as it was.
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
+import type { LocalHandlers } from "../provider-factory";
+import {
+  isRunning,
+  readProcessRecord,
+  startDetached,
+  stopByPidFile,
+  waitUntilListening,
+  writeJsonAtomic,
+} from "../process-ops";
+import { waitForRouter } from "../router/router-client";
+import { initialRouterState, parseRouterState, type RouterState } from "../router/state";
+
+export interface RouterInputs {
+  readonly service: string;
+  /** The router's folder (state, pid, log), relative to the project. */
+  readonly dir: string;
+  readonly port: number;
+  readonly adminPort: number;
+}
+
+export interface RouterOutputs extends RouterInputs {
+  readonly pid: number;
+  readonly url: string;
+  readonly running: boolean;
+}
+
+async function readState(path: string): Promise<RouterState | undefined> {
+  try {
+    return parseRouterState(JSON.parse(await readFile(path, "utf8")), path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** (Re)starts the router, keeping the active colour and upstreams of an existing state file. */
+export async function startRouterProcess(projectDir: string, inputs: RouterInputs): Promise<RouterOutputs> {
+  const dir = join(projectDir, inputs.dir);
+  const statePath = join(dir, "state.json");
+  const pidFile = join(dir, "router.pid.json");
+  await stopByPidFile(pidFile);
+  const existing = await readState(statePath);
+  const state: RouterState = existing
+    ? { ...existing, listenPort: inputs.port, adminPort: inputs.adminPort }
+    : initialRouterState({ service: inputs.service, listenPort: inputs.port, adminPort: inputs.adminPort });
+  await writeJsonAtomic(statePath, state);
+  const record = await startDetached({
+    command: [process.execPath, join(projectDir, "dist/platforms/local/router/main.js"), statePath],
+    cwd: dir,
+    env: { PATH: process.env["PATH"] ?? "" },
+    logFile: join(dir, "router.log"),
+    pidFile,
+  });
+  await waitUntilListening(record, inputs.adminPort, 15_000);
+  await waitForRouter({ adminPort: inputs.adminPort });
+  return { ...inputs, pid: record.pid, url: `http://127.0.0.1:${inputs.port}`, running: true };
+}
+
+export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
+  async diff(_projectDir, _id, olds, news) {
+    const replaces = (["service", "dir"] as const).filter((k) => olds[k] !== news[k]);
+    const changes =
+      replaces.length > 0 || olds.port !== news.port || olds.adminPort !== news.adminPort || !olds.running;
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+  async create(projectDir, inputs) {
+    return { id: `${inputs.service}-router`, outs: await startRouterProcess(projectDir, inputs) };
+  },
+  async read(projectDir, id, props): Promise<pulumi.dynamic.ReadResult<RouterOutputs>> {
+    const record = await readProcessRecord(join(projectDir, props.dir, "router.pid.json"));
+    return { id, props: { ...props, running: record !== undefined && isRunning(record) } };
+  },
+  async update(projectDir, _id, _olds, news) {
+    return { outs: await startRouterProcess(projectDir, news) };
+  },
+  async delete(projectDir, _id, props) {
+    const dir = join(projectDir, props.dir);
+    await stopByPidFile(join(dir, "router.pid.json"));
+    await rm(dir, { recursive: true, force: true });
+  },
+};

@@ -1,0 +1,120 @@
+// One colour of a service: its build copied in (digest verified) and running as a detached process.
+import { isDeepStrictEqual } from "node:util";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Color, SlotSpec } from "../../../components/platform";
+import { copyArtifact } from "../artifact-ops";
+import type { LocalHandlers } from "../provider-factory";
+import {
+  isRunning,
+  readProcessRecord,
+  startDetached,
+  stopByPidFile,
+  waitUntilListening,
+  writeJsonAtomic,
+} from "../process-ops";
+
+export interface SlotInputs {
+  readonly service: string;
+  readonly color: Color;
+  /** The colour's folder, relative to the project. */
+  readonly dir: string;
+  /** The service's data folder, relative to the project; shared by both colours. */
+  readonly dataDir: string;
+  readonly port: number;
+  readonly command: readonly string[];
+  readonly spec: SlotSpec;
+  /** The build to run, relative to the project. */
+  readonly artifactDir: string;
+}
+
+export interface SlotOutputs extends SlotInputs {
+  readonly pid: number;
+  readonly url: string;
+  readonly running: boolean;
+  readonly startedAt: string;
+}
+
+const readinessTimeoutMs = 20_000;
+
+function files(projectDir: string, inputs: SlotInputs) {
+  const dir = join(projectDir, inputs.dir);
+  return {
+    dir,
+    appDir: join(dir, "app"),
+    pidFile: join(dir, "app.pid.json"),
+    logFile: join(dir, "app.log"),
+    specFile: join(dir, "spec.json"),
+  };
+}
+
+/** Stops whatever runs in the colour (also a process an interrupted run left behind), then starts the build. */
+export async function deploySlot(projectDir: string, inputs: SlotInputs): Promise<SlotOutputs> {
+  const f = files(projectDir, inputs);
+  await stopByPidFile(f.pidFile);
+  await rm(f.specFile, { force: true });
+  await rm(f.appDir, { recursive: true, force: true });
+  await copyArtifact(join(projectDir, inputs.artifactDir), f.appDir, inputs.spec.artifact.digest);
+  const dataDir = join(projectDir, inputs.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const record = await startDetached({
+    command: inputs.command,
+    cwd: f.appDir,
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      HOME: process.env["HOME"] ?? "",
+      ...inputs.spec.env,
+      PORT: String(inputs.port),
+      DATA_DIR: dataDir,
+      SHIPGATE_SERVICE: inputs.service,
+      SHIPGATE_COLOR: inputs.color,
+    },
+    logFile: f.logFile,
+    pidFile: f.pidFile,
+  });
+  await waitUntilListening(record, inputs.port, readinessTimeoutMs);
+  // Written last: observe() trusts a spec only when the colour really runs it.
+  await writeJsonAtomic(f.specFile, inputs.spec);
+  return {
+    ...inputs,
+    pid: record.pid,
+    url: `http://127.0.0.1:${inputs.port}`,
+    running: true,
+    startedAt: record.startedAt,
+  };
+}
+
+function sameDeployment(olds: SlotInputs, news: SlotInputs): boolean {
+  return (
+    isDeepStrictEqual(olds.spec, news.spec) &&
+    isDeepStrictEqual([...olds.command], [...news.command]) &&
+    olds.port === news.port &&
+    olds.artifactDir === news.artifactDir &&
+    olds.dataDir === news.dataDir
+  );
+}
+
+export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = {
+  async diff(_projectDir, _id, olds, news) {
+    const replaces = (["service", "color", "dir"] as const).filter((key) => olds[key] !== news[key]);
+    const changes = replaces.length > 0 || !sameDeployment(olds, news) || !olds.running;
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+  async create(projectDir, inputs) {
+    const outs = await deploySlot(projectDir, inputs);
+    return { id: `${inputs.service}-${inputs.color}`, outs };
+  },
+  async read(projectDir, id, props): Promise<pulumi.dynamic.ReadResult<SlotOutputs>> {
+    const record = await readProcessRecord(files(projectDir, props).pidFile);
+    return { id, props: { ...props, running: record !== undefined && isRunning(record) } };
+  },
+  async update(projectDir, _id, _olds, news) {
+    return { outs: await deploySlot(projectDir, news) };
+  },
+  async delete(projectDir, _id, props) {
+    const f = files(projectDir, props);
+    await stopByPidFile(f.pidFile);
+    await rm(f.dir, { recursive: true, force: true });
+  },
+};

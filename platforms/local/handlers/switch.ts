@@ -1,0 +1,71 @@
+// The traffic switch: registers the colour with the router and sends users to it. The router
+// chooses the colour per request, so requests in flight finish where they started and none fails.
+// It also ends a maintenance window (the recreate strategy's last step).
+import type * as pulumi from "@pulumi/pulumi";
+import type { Color } from "../../../components/platform";
+import type { LocalHandlers } from "../provider-factory";
+import {
+  getRouterStatus,
+  setRouterMaintenance,
+  setRouterUpstream,
+  switchRouter,
+} from "../router/router-client";
+
+export interface SwitchInputs {
+  readonly service: string;
+  readonly releaseKey: string;
+  readonly adminPort: number;
+  readonly color: Color;
+  /** The colour's own address. */
+  readonly target: string;
+}
+
+export interface SwitchOutputs extends SwitchInputs {
+  /** The colour the router really sends users to (refresh reads it back). */
+  readonly active: Color | null;
+  readonly previous: Color | null;
+  readonly switchedAt: string;
+}
+
+async function route(inputs: SwitchInputs): Promise<SwitchOutputs> {
+  const router = { adminPort: inputs.adminPort };
+  await setRouterUpstream(router, inputs.color, inputs.target);
+  const result = await switchRouter(router, inputs.color);
+  await setRouterMaintenance(router, { enabled: false });
+  return {
+    ...inputs,
+    active: result.active,
+    previous: result.previous,
+    switchedAt: new Date().toISOString(),
+  };
+}
+
+export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = {
+  async diff(_projectDir, _id, olds, news) {
+    const changes =
+      olds.color !== news.color ||
+      olds.target !== news.target ||
+      olds.releaseKey !== news.releaseKey ||
+      olds.adminPort !== news.adminPort ||
+      olds.active !== news.color;
+    return {
+      changes,
+      replaces: olds.service !== news.service ? ["service"] : [],
+      deleteBeforeReplace: false,
+    };
+  },
+  async create(_projectDir, inputs) {
+    return { id: `${inputs.service}-switch`, outs: await route(inputs) };
+  },
+  async read(_projectDir, id, props): Promise<pulumi.dynamic.ReadResult<SwitchOutputs>> {
+    try {
+      const status = await getRouterStatus({ adminPort: props.adminPort });
+      return { id, props: { ...props, active: status.active } };
+    } catch {
+      return { id, props: { ...props, active: null } };
+    }
+  },
+  async update(_projectDir, _id, _olds, news) {
+    return { outs: await route(news) };
+  },
+};

@@ -1,0 +1,326 @@
+// The local platform: every step of a release as a Node.js dynamic resource whose logic lives in
+// platforms/local/handlers (compiled to dist/ and loaded by the provider process at call time).
+import * as pulumi from "@pulumi/pulumi";
+import type {
+  BackupStep,
+  Color,
+  ObservedService,
+  Platform,
+  PlatformStep,
+  RecordStep,
+  RouterStep,
+  SlotStep,
+  StepOptions,
+  SwitchStep,
+} from "../../components/platform";
+import type { ServiceSettings } from "../../config";
+import { notificationsLog, recordsDir, servicePaths, servicePorts } from "./layout";
+import { observeLocalService } from "./observe";
+import { delegatingProvider } from "./provider-factory";
+
+/** The kinds of local resource; each has a handlers module `handlers/<kind>.ts` exporting `handlers`. */
+export const localKinds = [
+  "Router",
+  "Slot",
+  "Backup",
+  "Restore",
+  "Migration",
+  "Maintenance",
+  "Gate",
+  "Switch",
+  "Verification",
+  "Record",
+  "Notification",
+] as const;
+export type LocalKind = (typeof localKinds)[number];
+
+export function localType(kind: LocalKind): string {
+  return `pulumi-nodejs:dynamic/shipgate/local:${kind}`;
+}
+
+function handlersModule(kind: LocalKind): string {
+  return `dist/platforms/local/handlers/${kind.replace(/[A-Z]/g, (c, i: number) => (i ? "-" : "") + c.toLowerCase())}.js`;
+}
+
+/** A local resource: inputs as given, plus the named outputs the handler fills in. */
+class LocalResource extends pulumi.dynamic.Resource {
+  constructor(
+    kind: LocalKind,
+    name: string,
+    inputs: Record<string, unknown>,
+    outputs: readonly string[],
+    opts: pulumi.CustomResourceOptions,
+  ) {
+    const props: Record<string, unknown> = { ...inputs };
+    for (const key of outputs) props[key] = undefined;
+    super(delegatingProvider(handlersModule(kind), "handlers"), name, props, opts, "shipgate/local", kind);
+  }
+
+  output<T>(key: string): pulumi.Output<T> {
+    return (this as unknown as Record<string, pulumi.Output<T>>)[key] as pulumi.Output<T>;
+  }
+}
+
+export interface LocalPlatformArgs {
+  /** The project folder (the engine's working directory). */
+  readonly projectDir: string;
+  /** The stack's working folder, relative to the project (shipgate:workDir). */
+  readonly workDir: string;
+  readonly services: Readonly<Record<string, ServiceSettings>>;
+  readonly webhookUrl?: string;
+}
+
+export class LocalPlatform implements Platform {
+  public readonly name = "local" as const;
+
+  constructor(private readonly args: LocalPlatformArgs) {}
+
+  private settings(service: string): ServiceSettings {
+    const settings = this.args.services[service];
+    if (!settings) {
+      throw new Error(
+        `shipgate:services.${service}: the manifest releases "${service}" but the stack's config does not say how it runs ` +
+          `(expected at least a port). Add it under shipgate:services in the stack's config.`,
+      );
+    }
+    return settings;
+  }
+
+  private opts(opts: StepOptions): pulumi.CustomResourceOptions {
+    return { parent: opts.parent, dependsOn: opts.dependsOn };
+  }
+
+  observe(service: string): ObservedService {
+    return observeLocalService(this.args.projectDir, this.args.workDir, service);
+  }
+
+  router(name: string, args: { service: string }, opts: StepOptions): RouterStep {
+    const ports = servicePorts(this.settings(args.service).port);
+    const paths = servicePaths(this.args.workDir, args.service);
+    const resource = new LocalResource(
+      "Router",
+      name,
+      { service: args.service, dir: paths.routerDir, port: ports.router, adminPort: ports.admin },
+      ["pid", "url", "running"],
+      this.opts(opts),
+    );
+    return { resource, url: resource.output<string>("url") };
+  }
+
+  slot(
+    name: string,
+    args: { service: string; color: Color; spec: import("../../components/platform").SlotSpec },
+    opts: StepOptions,
+  ): SlotStep {
+    const settings = this.settings(args.service);
+    const paths = servicePaths(this.args.workDir, args.service);
+    const resource = new LocalResource(
+      "Slot",
+      name,
+      {
+        service: args.service,
+        color: args.color,
+        dir: paths.slot(args.color).dir,
+        dataDir: paths.dataDir,
+        port: servicePorts(settings.port).slot[args.color],
+        command: settings.command,
+        spec: args.spec,
+        artifactDir: `${args.spec.artifact.source}/${args.spec.artifact.version}`,
+      },
+      ["pid", "url", "running", "startedAt"],
+      this.opts(opts),
+    );
+    return { resource, url: resource.output<string>("url") };
+  }
+
+  backup(
+    name: string,
+    args: { service: string; release: import("../../components/platform").ReleaseRef },
+    opts: StepOptions,
+  ): BackupStep {
+    const settings = this.settings(args.service);
+    const paths = servicePaths(this.args.workDir, args.service);
+    const resource = new LocalResource(
+      "Backup",
+      name,
+      {
+        service: args.service,
+        dataDir: paths.dataDir,
+        backupRoot: paths.backupsDir,
+        backupId: `${args.release.changeId}-${args.release.version}`.replace(/[^A-Za-z0-9._-]/g, "_"),
+        keep: settings.keepBackups,
+      },
+      ["digest", "files", "bytes", "createdAt", "path"],
+      this.opts(opts),
+    );
+    return {
+      resource,
+      backupId: resource.output<string>("backupId"),
+      digest: resource.output<string>("digest"),
+    };
+  }
+
+  restore(name: string, args: { service: string; backupId: string }, opts: StepOptions): PlatformStep {
+    const paths = servicePaths(this.args.workDir, args.service);
+    const resource = new LocalResource(
+      "Restore",
+      name,
+      {
+        service: args.service,
+        dataDir: paths.dataDir,
+        backupRoot: paths.backupsDir,
+        backupId: args.backupId,
+      },
+      ["restoredDigest", "previousDataDir", "restoredAt"],
+      this.opts(opts),
+    );
+    return { resource };
+  }
+
+  migration(
+    name: string,
+    args: {
+      service: string;
+      artifact: import("../../components/platform").ArtifactRef;
+      migrations: readonly string[];
+      backupId: pulumi.Input<string>;
+    },
+    opts: StepOptions,
+  ): PlatformStep {
+    const paths = servicePaths(this.args.workDir, args.service);
+    const resource = new LocalResource(
+      "Migration",
+      name,
+      {
+        service: args.service,
+        artifactDir: `${args.artifact.source}/${args.artifact.version}`,
+        digest: args.artifact.digest,
+        migrations: [...args.migrations],
+        dataDir: paths.dataDir,
+        backupId: args.backupId,
+      },
+      ["applied", "migratedAt"],
+      this.opts(opts),
+    );
+    return { resource };
+  }
+
+  maintenance(
+    name: string,
+    args: {
+      service: string;
+      color: Color;
+      release: import("../../components/platform").ReleaseRef;
+      message: string;
+    },
+    opts: StepOptions,
+  ): PlatformStep {
+    const settings = this.settings(args.service);
+    const paths = servicePaths(this.args.workDir, args.service);
+    const resource = new LocalResource(
+      "Maintenance",
+      name,
+      {
+        service: args.service,
+        releaseKey: args.release.key,
+        adminPort: servicePorts(settings.port).admin,
+        message: args.message,
+        stopPidFile: paths.slot(args.color).pidFile,
+      },
+      ["startedAt", "drained"],
+      this.opts(opts),
+    );
+    return { resource };
+  }
+
+  gate(name: string, args: Parameters<Platform["gate"]>[1], opts: StepOptions): PlatformStep {
+    const resource = new LocalResource(
+      "Gate",
+      name,
+      {
+        service: args.service,
+        releaseKey: args.release.key,
+        target: args.target,
+        digest: args.artifact.digest,
+        checks: args.checks,
+        policy: args.policy,
+        notificationsLog: notificationsLog(this.args.workDir),
+      },
+      ["verdict", "rounds", "passedAt"],
+      this.opts(opts),
+    );
+    return { resource };
+  }
+
+  trafficSwitch(name: string, args: Parameters<Platform["trafficSwitch"]>[1], opts: StepOptions): SwitchStep {
+    const settings = this.settings(args.service);
+    const resource = new LocalResource(
+      "Switch",
+      name,
+      {
+        service: args.service,
+        releaseKey: args.release.key,
+        adminPort: servicePorts(settings.port).admin,
+        color: args.color,
+        target: args.target,
+      },
+      ["active", "previous", "switchedAt"],
+      this.opts(opts),
+    );
+    return { resource, active: resource.output<Color>("active") };
+  }
+
+  verification(name: string, args: Parameters<Platform["verification"]>[1], opts: StepOptions): PlatformStep {
+    const settings = this.settings(args.service);
+    const resource = new LocalResource(
+      "Verification",
+      name,
+      {
+        service: args.service,
+        releaseKey: args.release.key,
+        url: args.url,
+        adminPort: servicePorts(settings.port).admin,
+        checks: args.checks,
+        spec: args.spec,
+        promoted: args.promoted,
+        rollbackTo: args.rollbackTo,
+        record: args.record,
+        recordsDir: recordsDir(this.args.workDir),
+        notificationsLog: notificationsLog(this.args.workDir),
+        webhookUrl: this.args.webhookUrl ?? null,
+      },
+      ["verdict", "errorRate", "p95LatencyMs", "verifiedAt"],
+      this.opts(opts),
+    );
+    return { resource };
+  }
+
+  record(name: string, args: Parameters<Platform["record"]>[1], opts: StepOptions): RecordStep {
+    const resource = new LocalResource(
+      "Record",
+      name,
+      { releaseKey: args.release.key, dir: recordsDir(this.args.workDir), record: args.record },
+      ["jsonPath", "markdownPath"],
+      this.opts(opts),
+    );
+    return { resource, location: resource.output<string>("markdownPath") };
+  }
+
+  notification(name: string, args: Parameters<Platform["notification"]>[1], opts: StepOptions): PlatformStep {
+    const resource = new LocalResource(
+      "Notification",
+      name,
+      {
+        releaseKey: args.release.key,
+        changeId: args.release.changeId,
+        version: args.release.version,
+        event: args.event,
+        logFile: notificationsLog(this.args.workDir),
+        webhookUrl: this.args.webhookUrl ?? null,
+      },
+      ["sentAt", "webhook"],
+      this.opts(opts),
+    );
+    return { resource };
+  }
+}

@@ -1,0 +1,66 @@
+// Where the local platform keeps each thing, relative to the project folder. One module decides,
+// so the providers, the program and the docs agree. Under the stack's working folder:
+//   services/<service>/router/      router state, pid and log          (removed on destroy)
+//   services/<service>/<color>/     the colour's build, pid, spec, log (removed on destroy)
+//   data/<service>/                 the service's data (shared by both colours; kept)
+//   backups/<service>/<backup id>/  verified backups                   (kept)
+//   records/                        deployment records, JSON and Markdown (kept)
+//   notifications.log               every notification, one JSON line each (kept)
+import { join } from "node:path";
+import type { Color } from "../../components/platform";
+
+export interface SlotPaths {
+  readonly dir: string;
+  readonly appDir: string;
+  readonly pidFile: string;
+  readonly logFile: string;
+  readonly specFile: string;
+}
+
+export interface ServicePaths {
+  readonly root: string;
+  readonly routerDir: string;
+  readonly routerState: string;
+  readonly routerPid: string;
+  readonly routerLog: string;
+  readonly dataDir: string;
+  readonly backupsDir: string;
+  slot(color: Color): SlotPaths;
+}
+
+export function servicePaths(workDir: string, service: string): ServicePaths {
+  const root = join(workDir, "services", service);
+  const routerDir = join(root, "router");
+  return {
+    root,
+    routerDir,
+    routerState: join(routerDir, "state.json"),
+    routerPid: join(routerDir, "router.pid.json"),
+    routerLog: join(routerDir, "router.log"),
+    dataDir: join(workDir, "data", service),
+    backupsDir: join(workDir, "backups", service),
+    slot(color) {
+      const dir = join(root, color);
+      return {
+        dir,
+        appDir: join(dir, "app"),
+        pidFile: join(dir, "app.pid.json"),
+        logFile: join(dir, "app.log"),
+        specFile: join(dir, "spec.json"),
+      };
+    },
+  };
+}
+
+export function recordsDir(workDir: string): string {
+  return join(workDir, "records");
+}
+
+export function notificationsLog(workDir: string): string {
+  return join(workDir, "notifications.log");
+}
+
+/** The ports of a service: the router on `port`, blue on port+1, green on port+2, the router's admin on port+3. */
+export function servicePorts(port: number): { router: number; admin: number; slot: Record<Color, number> } {
+  return { router: port, admin: port + 3, slot: { blue: port + 1, green: port + 2 } };
+}
