@@ -35,6 +35,20 @@ export function buildSampleApps(outDir: string): Map<string, BuiltSampleApp> {
   return new Map(parsed.builds.map((build) => [build.version, build]));
 }
 
+/** Runs `node migrate.mjs <id>` inside a build on `dataDir`: exit status and everything it printed. */
+export function runMigration(
+  buildDir: string,
+  dataDir: string,
+  id: string,
+): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, [join(buildDir, "migrate.mjs"), id], {
+    env: { PATH: process.env["PATH"] ?? "", DATA_DIR: dataDir },
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
 export interface Running {
   readonly child: ChildProcess;
   output(): string;

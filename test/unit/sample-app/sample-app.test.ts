@@ -1,5 +1,4 @@
 // The sample app's builds as real processes on 127.0.0.1: behaviour, faults and migrations.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +8,7 @@ import {
   buildSampleApps,
   json,
   request,
+  runMigration,
   startSampleApp,
   stop,
   stopAll,
@@ -30,12 +30,7 @@ function freshDataDir(): string {
 }
 
 function migrate(version: string, dataDir: string, id: string) {
-  const result = spawnSync(process.execPath, [join(build(version).path, "migrate.mjs"), id], {
-    env: { PATH: process.env["PATH"] ?? "", DATA_DIR: dataDir },
-    encoding: "utf8",
-    timeout: 10_000,
-  });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  return runMigration(build(version).path, dataDir, id);
 }
 
 function readJsonFile(path: string): unknown {

@@ -1,6 +1,5 @@
 // The router as the real process the local platform starts (dist/platforms/local/router/main.js),
 // in front of two real sample-app builds, all on 127.0.0.1 with ports from the OS.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
@@ -32,6 +31,7 @@ import {
   json,
   request,
   routerMain,
+  runMigration,
   startNode,
   startSampleApp,
   stop,
@@ -84,10 +84,7 @@ beforeAll(async () => {
   if (v1 === undefined || v2 === undefined) throw new Error("sample-app builds 1.0.0 and 2.0.0 are missing");
   blue = await startSampleApp(v1.path, dataDir);
   // Both colours share one data directory, migrated as a blue-green release would.
-  const migrated = spawnSync(process.execPath, [join(v2.path, "migrate.mjs"), "0002_add_created_at"], {
-    env: { PATH: process.env["PATH"] ?? "", DATA_DIR: dataDir },
-    timeout: 10_000,
-  });
+  const migrated = runMigration(v2.path, dataDir, "0002_add_created_at");
   expect(migrated.status).toBe(0);
   green = await startSampleApp(v2.path, dataDir);
   stateFile = join(work, "router-web.json");
