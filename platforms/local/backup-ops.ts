@@ -14,6 +14,7 @@ import { dirname, join, sep } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
+import { digestOfFiles } from "./artifact-ops";
 
 export const BACKUP_MANIFEST_FILE = "manifest.json";
 export const BACKUP_DATA_FOLDER = "data";
@@ -112,14 +113,11 @@ export class BackupConsistencyError extends Error {
 }
 
 /**
- * The tree digest: "sha256:" + SHA-256 over the lines `<path>\0<sha256>\n`, sorted by path
- * (UTF-16 code units, as JavaScript sorts strings). An empty tree has the digest of no bytes.
+ * The tree digest of a list of files, by the rule artifacts use (digestOfFiles in artifact-ops.ts, its
+ * one home): "sha256:" + SHA-256 over the lines `<path>\0<sha256>\n`, sorted by path.
  */
-export function treeDigest(files: readonly Pick<BackupFileEntry, "path" | "sha256">[]): string {
-  const hash = createHash("sha256");
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const file of sorted) hash.update(`${file.path}\0${file.sha256}\n`, "utf8");
-  return `sha256:${hash.digest("hex")}`;
+function digestOfEntries(files: readonly BackupFileEntry[]): string {
+  return digestOfFiles([...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
 }
 
 function checkBackupId(backupId: string): void {
@@ -139,7 +137,7 @@ function errorCode(error: unknown): string | undefined {
  * Every regular file below `root`, as posix paths relative to it, sorted. A missing root is an empty
  * tree. Links and special files are refused: a backup copies data, not pointers to data elsewhere.
  */
-export async function listTreeFiles(root: string): Promise<string[]> {
+async function listDataFiles(root: string): Promise<string[]> {
   const files: string[] = [];
   async function walk(relative: string): Promise<void> {
     let entries;
@@ -181,15 +179,18 @@ async function hashFile(path: string): Promise<{ size: number; sha256: string }>
   return { size, sha256: hash.digest("hex") };
 }
 
-/** Digest of a directory as it is now: every file hashed. */
+/**
+ * Digest of a directory as it is now, every file hashed as a stream (artifact-ops' treeDigest reads
+ * whole files into memory, which suits builds, not data directories). Equal to it for the same tree.
+ */
 export async function digestDirectory(
   root: string,
 ): Promise<{ digest: string; files: BackupFileEntry[]; bytes: number }> {
   const files: BackupFileEntry[] = [];
-  for (const path of await listTreeFiles(root)) {
+  for (const path of await listDataFiles(root)) {
     files.push({ path, ...(await hashFile(nativePath(root, path))) });
   }
-  return { digest: treeDigest(files), files, bytes: files.reduce((sum, file) => sum + file.size, 0) };
+  return { digest: digestOfEntries(files), files, bytes: files.reduce((sum, file) => sum + file.size, 0) };
 }
 
 interface FileState {
@@ -305,7 +306,7 @@ export async function createBackup(args: CreateBackupArgs): Promise<BackupResult
     const stagedData = join(staging, BACKUP_DATA_FOLDER);
     await mkdir(stagedData, { recursive: true });
     const files: BackupFileEntry[] = [];
-    for (const path of await listTreeFiles(args.dataDir)) {
+    for (const path of await listDataFiles(args.dataDir)) {
       const entry = await copyConsistently(args, path, nativePath(stagedData, path));
       if (entry !== undefined) files.push(entry);
     }
@@ -316,7 +317,7 @@ export async function createBackup(args: CreateBackupArgs): Promise<BackupResult
       sourceDir: args.dataDir,
       fileCount: files.length,
       bytes: files.reduce((sum, file) => sum + file.size, 0),
-      digest: treeDigest(files),
+      digest: digestOfEntries(files),
       files,
     };
     await writeFile(join(staging, BACKUP_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -391,7 +392,7 @@ export async function verifyBackup(backupRoot: string, backupId: string): Promis
   const manifest = await requireManifest(backupRoot, backupId);
   const dataDir = join(backupRoot, backupId, BACKUP_DATA_FOLDER);
   const problems: VerifyProblem[] = [];
-  if (treeDigest(manifest.files) !== manifest.digest) {
+  if (digestOfEntries(manifest.files) !== manifest.digest) {
     problems.push({ kind: "manifest", path: "", detail: "the file list does not match the recorded digest" });
   }
   if (manifest.fileCount !== manifest.files.length) {
@@ -401,7 +402,7 @@ export async function verifyBackup(backupRoot: string, backupId: string): Promis
       detail: `fileCount is ${manifest.fileCount} but ${manifest.files.length} files are listed`,
     });
   }
-  const present = new Set(await listTreeFiles(dataDir));
+  const present = new Set(await listDataFiles(dataDir));
   for (const file of manifest.files) {
     if (!present.delete(file.path)) {
       problems.push({

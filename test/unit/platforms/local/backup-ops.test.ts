@@ -20,10 +20,10 @@ import {
   digestDirectory,
   listBackups,
   restoreBackup,
-  treeDigest,
   verifyBackup,
   type BackupManifest,
 } from "../../../../platforms/local/backup-ops";
+import { digestOfFiles, treeDigest } from "../../../../platforms/local/artifact-ops";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -44,21 +44,6 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 const readManifest = (id: string) =>
   JSON.parse(readFileSync(join(backupRoot, id, "manifest.json"), "utf8")) as BackupManifest;
 
-describe("treeDigest", () => {
-  it("hashes sorted `<path>\\0<sha256>\\n` lines, whatever the input order", () => {
-    const files = [
-      { path: "z", sha256: sha("z") },
-      { path: "a/b", sha256: sha("ab") },
-    ];
-    const expected = `sha256:${createHash("sha256")
-      .update(`a/b\0${sha("ab")}\nz\0${sha("z")}\n`)
-      .digest("hex")}`;
-    expect(treeDigest(files)).toBe(expected);
-    expect(treeDigest([...files].reverse())).toBe(expected);
-    expect(treeDigest([])).toBe(`sha256:${sha("")}`);
-  });
-});
-
 describe("createBackup", () => {
   it("copies every file and writes a manifest with sizes, checksums, the tree digest and totals", async () => {
     const result = await createBackup({
@@ -78,7 +63,9 @@ describe("createBackup", () => {
           .digest("hex"),
       },
     ];
-    const digest = treeDigest(files);
+    const digest = digestOfFiles(files);
+    // The same rule as an artifact's digest, computed over the data directory itself.
+    expect(await treeDigest(dataDir)).toBe(digest);
     expect(result).toEqual({
       backupId: "bk-1",
       backupDir: join(backupRoot, "bk-1"),
