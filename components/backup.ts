@@ -13,6 +13,7 @@ export interface BackupArgs {
 export class Backup extends pulumi.ComponentResource {
   public readonly backupId: pulumi.Output<string>;
   public readonly digest: pulumi.Output<string>;
+  public readonly createdAt: pulumi.Output<string>;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shipgate:backup:Backup", name, {}, opts);
@@ -23,6 +24,7 @@ export class Backup extends pulumi.ComponentResource {
     );
     this.backupId = step.backupId;
     this.digest = step.digest;
-    this.registerOutputs({ backupId: this.backupId, digest: this.digest });
+    this.createdAt = step.createdAt;
+    this.registerOutputs({ backupId: this.backupId, digest: this.digest, createdAt: this.createdAt });
   }
 }

@@ -19,10 +19,16 @@ export interface HealthGateArgs {
  * fails the update, so the switch that depends on it never happens and the live colour keeps serving.
  */
 export class HealthGate extends pulumi.ComponentResource {
+  /** Rounds of checks it took to pass. */
+  public readonly rounds: pulumi.Output<number>;
+  public readonly passedAt: pulumi.Output<string>;
+
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shipgate:gate:HealthGate", name, {}, opts);
     const { platform, ...gate } = args;
-    platform.gate(`${name}-checks`, gate, { parent: this, dependsOn: opts?.dependsOn });
-    this.registerOutputs({});
+    const step = platform.gate(`${name}-checks`, gate, { parent: this, dependsOn: opts?.dependsOn });
+    this.rounds = step.rounds;
+    this.passedAt = step.passedAt;
+    this.registerOutputs({ rounds: this.rounds, passedAt: this.passedAt });
   }
 }

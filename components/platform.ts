@@ -103,10 +103,25 @@ export interface SlotStep extends PlatformStep {
 export interface BackupStep extends PlatformStep {
   readonly backupId: pulumi.Output<string>;
   readonly digest: pulumi.Output<string>;
+  readonly createdAt: pulumi.Output<string>;
 }
 
 export interface SwitchStep extends PlatformStep {
   readonly active: pulumi.Output<Color>;
+  readonly switchedAt: pulumi.Output<string>;
+}
+
+export interface GateStep extends PlatformStep {
+  readonly verdict: pulumi.Output<"passed">;
+  readonly rounds: pulumi.Output<number>;
+  readonly passedAt: pulumi.Output<string>;
+}
+
+export interface VerificationStep extends PlatformStep {
+  readonly verdict: pulumi.Output<"passed">;
+  readonly errorRate: pulumi.Output<number>;
+  readonly p95LatencyMs: pulumi.Output<number | null>;
+  readonly verifiedAt: pulumi.Output<string>;
 }
 
 export interface RecordStep extends PlatformStep {
@@ -147,7 +162,7 @@ export interface Platform {
       policy: GatePolicySpec;
     },
     opts: StepOptions,
-  ): PlatformStep;
+  ): GateStep;
   trafficSwitch(
     name: string,
     args: { service: string; release: ReleaseRef; color: Color; target: pulumi.Input<string> },
@@ -163,10 +178,10 @@ export interface Platform {
       spec: VerificationSpec;
       promoted: Color;
       rollbackTo: Color | null;
-      record: RecordDraft;
+      record: pulumi.Input<RecordDraft>;
     },
     opts: StepOptions,
-  ): PlatformStep;
+  ): VerificationStep;
   record(
     name: string,
     args: { release: ReleaseRef; record: pulumi.Input<RecordDraft> },

@@ -61,7 +61,7 @@ export function buildRecordDraft(args: RecordDraftArgs): RecordDraft {
         service,
         version: p.version,
         color: p.plan.candidate,
-        previousColor: p.plan.live,
+        previousColor: p.plan.live !== p.plan.candidate ? p.plan.live : null,
         restarted: !p.plan.reuse,
       })),
     },

@@ -104,6 +104,8 @@ export class Release extends pulumi.ComponentResource {
     );
 
     const outcomes: Record<string, ServiceOutcome> = {};
+    const results: Record<string, pulumi.Output<unknown>> = {};
+    const colors: Record<string, { active: string; previous: string | null }> = {};
     const verifications: pulumi.Resource[] = [];
     const strategy = manifest.strategy.type;
     for (const component of manifest.components) {
@@ -120,8 +122,9 @@ export class Release extends pulumi.ComponentResource {
       const after: pulumi.Resource[] = [anchor, announce];
 
       let backupId: pulumi.Output<string> | undefined;
+      let backup: Backup | undefined;
       if (settings.stateful) {
-        const backup = new Backup(
+        backup = new Backup(
           `${component.name}-backup`,
           { platform, service: component.name, release },
           { parent: this, dependsOn: after },
@@ -209,6 +212,31 @@ export class Release extends pulumi.ComponentResource {
         version: build.version,
         plan,
       };
+      const backupInfo = backup
+        ? pulumi
+            .all([backup.backupId, backup.digest, backup.createdAt])
+            .apply(([id, digest, at]) => ({ id, digest, at }))
+        : pulumi.output(null);
+      results[component.name] = pulumi
+        .all([
+          backupInfo,
+          gate.rounds,
+          gate.passedAt,
+          traffic.switchedAt,
+          verification.errorRate,
+          verification.p95LatencyMs,
+          verification.verifiedAt,
+        ])
+        .apply(([backupResult, rounds, passedAt, switchedAt, errorRate, p95LatencyMs, verifiedAt]) => ({
+          backup: backupResult,
+          gate: { verdict: "passed", rounds, at: passedAt },
+          switchedAt,
+          verification: { verdict: "passed", errorRate, p95LatencyMs, at: verifiedAt },
+        }));
+      colors[component.name] = {
+        active: plan.candidate,
+        previous: plan.live !== plan.candidate ? plan.live : null,
+      };
     }
 
     const record = new DeploymentRecord(
@@ -216,7 +244,11 @@ export class Release extends pulumi.ComponentResource {
       {
         platform,
         release,
-        record: buildRecordDraft({ manifest, digest: args.digest, stack: args.stack, plans: outcomes }),
+        record: pulumi.all(results).apply((serviceResults) => ({
+          ...buildRecordDraft({ manifest, digest: args.digest, stack: args.stack, plans: outcomes }),
+          results: serviceResults,
+          colors,
+        })),
       },
       { parent: this, dependsOn: verifications },
     );

@@ -14,14 +14,14 @@ export interface TrafficSwitchArgs {
 /** Sends users to a colour without dropping a request. Ordered after the pre-promotion gate. */
 export class TrafficSwitch extends pulumi.ComponentResource {
   public readonly active: pulumi.Output<Color>;
+  public readonly switchedAt: pulumi.Output<string>;
 
   constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shipgate:traffic:TrafficSwitch", name, {}, opts);
     const { platform, ...route } = args;
-    this.active = platform.trafficSwitch(`${name}-route`, route, {
-      parent: this,
-      dependsOn: opts?.dependsOn,
-    }).active;
-    this.registerOutputs({ active: this.active });
+    const step = platform.trafficSwitch(`${name}-route`, route, { parent: this, dependsOn: opts?.dependsOn });
+    this.active = step.active;
+    this.switchedAt = step.switchedAt;
+    this.registerOutputs({ active: this.active, switchedAt: this.switchedAt });
   }
 }

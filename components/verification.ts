@@ -14,7 +14,7 @@ export interface PostPromotionVerificationArgs {
   /** Where traffic goes back when verification fails (null on a first release: nowhere to go). */
   readonly rollbackTo: Color | null;
   /** The deployment record so far, completed and written when verification fails. */
-  readonly record: RecordDraft;
+  readonly record: pulumi.Input<RecordDraft>;
 }
 
 /**
@@ -23,10 +23,24 @@ export interface PostPromotionVerificationArgs {
  * rollback trigger (system failure, errors, performance, business).
  */
 export class PostPromotionVerification extends pulumi.ComponentResource {
+  public readonly errorRate: pulumi.Output<number>;
+  public readonly p95LatencyMs: pulumi.Output<number | null>;
+  public readonly verifiedAt: pulumi.Output<string>;
+
   constructor(name: string, args: PostPromotionVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shipgate:verify:PostPromotionVerification", name, {}, opts);
     const { platform, ...verification } = args;
-    platform.verification(`${name}-bake`, verification, { parent: this, dependsOn: opts?.dependsOn });
-    this.registerOutputs({});
+    const step = platform.verification(`${name}-bake`, verification, {
+      parent: this,
+      dependsOn: opts?.dependsOn,
+    });
+    this.errorRate = step.errorRate;
+    this.p95LatencyMs = step.p95LatencyMs;
+    this.verifiedAt = step.verifiedAt;
+    this.registerOutputs({
+      errorRate: this.errorRate,
+      p95LatencyMs: this.p95LatencyMs,
+      verifiedAt: this.verifiedAt,
+    });
   }
 }

@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type {
   BackupStep,
   Color,
+  GateStep,
+  VerificationStep,
   ObservedService,
   Platform,
   PlatformStep,
@@ -157,6 +159,7 @@ export class LocalPlatform implements Platform {
       resource,
       backupId: resource.output<string>("backupId"),
       digest: resource.output<string>("digest"),
+      createdAt: resource.output<string>("createdAt"),
     };
   }
 
@@ -233,7 +236,7 @@ export class LocalPlatform implements Platform {
     return { resource };
   }
 
-  gate(name: string, args: Parameters<Platform["gate"]>[1], opts: StepOptions): PlatformStep {
+  gate(name: string, args: Parameters<Platform["gate"]>[1], opts: StepOptions): GateStep {
     const resource = new LocalResource(
       "Gate",
       name,
@@ -249,7 +252,12 @@ export class LocalPlatform implements Platform {
       ["verdict", "rounds", "passedAt"],
       this.opts(opts),
     );
-    return { resource };
+    return {
+      resource,
+      verdict: resource.output<"passed">("verdict"),
+      rounds: resource.output<number>("rounds"),
+      passedAt: resource.output<string>("passedAt"),
+    };
   }
 
   trafficSwitch(name: string, args: Parameters<Platform["trafficSwitch"]>[1], opts: StepOptions): SwitchStep {
@@ -267,10 +275,18 @@ export class LocalPlatform implements Platform {
       ["active", "previous", "switchedAt"],
       this.opts(opts),
     );
-    return { resource, active: resource.output<Color>("active") };
+    return {
+      resource,
+      active: resource.output<Color>("active"),
+      switchedAt: resource.output<string>("switchedAt"),
+    };
   }
 
-  verification(name: string, args: Parameters<Platform["verification"]>[1], opts: StepOptions): PlatformStep {
+  verification(
+    name: string,
+    args: Parameters<Platform["verification"]>[1],
+    opts: StepOptions,
+  ): VerificationStep {
     const settings = this.settings(args.service);
     const resource = new LocalResource(
       "Verification",
@@ -292,7 +308,13 @@ export class LocalPlatform implements Platform {
       ["verdict", "errorRate", "p95LatencyMs", "verifiedAt"],
       this.opts(opts),
     );
-    return { resource };
+    return {
+      resource,
+      verdict: resource.output<"passed">("verdict"),
+      errorRate: resource.output<number>("errorRate"),
+      p95LatencyMs: resource.output<number | null>("p95LatencyMs"),
+      verifiedAt: resource.output<string>("verifiedAt"),
+    };
   }
 
   record(name: string, args: Parameters<Platform["record"]>[1], opts: StepOptions): RecordStep {

@@ -1,0 +1,157 @@
+// The deployment record: the release's draft (known at program time) completed with what happened
+// (backups, gates, switch, verification), written as JSON and Markdown. Records are documentation:
+// deleting the resource keeps the files.
+import { join, relative } from "node:path";
+import type { Color } from "../../../components/platform";
+import type { GateTrigger } from "../gate-ops";
+import type { LocalHandlers } from "../provider-factory";
+import { type DeploymentRecord, parseDeploymentRecord, writeRecord } from "../record-ops";
+
+/** What happened to one service during the release (outputs of its steps). */
+export interface ServiceResult {
+  readonly backup: { readonly id: string; readonly digest: string; readonly at: string } | null;
+  readonly gate: { readonly verdict: "passed"; readonly rounds: number; readonly at: string };
+  readonly switchedAt: string;
+  readonly verification: {
+    readonly verdict: "passed";
+    readonly errorRate: number;
+    readonly p95LatencyMs: number | null;
+    readonly at: string;
+  };
+}
+
+export interface RecordOutcome {
+  readonly outcome: DeploymentRecord["outcome"];
+  readonly rollback: { readonly trigger: GateTrigger; readonly reason: string; readonly at: string } | null;
+  readonly activeColor: Color | null;
+  readonly previousColor: Color | null;
+  readonly backup: { readonly id: string; readonly digest: string } | null;
+  readonly gates: DeploymentRecord["verification"]["gates"];
+  readonly performance: DeploymentRecord["verification"]["performance"];
+  readonly system: string;
+  readonly issuesFound: number;
+  readonly timeline: DeploymentRecord["timeline"];
+  readonly date: string;
+}
+
+/** The draft (see components/record-draft.ts) plus what happened, validated against the record's schema. */
+export function completeRecord(
+  draft: Readonly<Record<string, unknown>>,
+  outcome: RecordOutcome,
+): DeploymentRecord {
+  const raw = {
+    ...draft,
+    date: outcome.date,
+    outcome: outcome.outcome,
+    rollback: outcome.rollback,
+    activeColor: outcome.activeColor,
+    previousColor: outcome.previousColor,
+    backup: outcome.backup,
+    verification: {
+      system: outcome.system,
+      gates: outcome.gates,
+      performance: outcome.performance,
+      users: null,
+    },
+    issues: { found: outcome.issuesFound, resolved: 0, pending: outcome.issuesFound, workarounds: [] },
+    timeline: outcome.timeline,
+  };
+  const parsed = parseDeploymentRecord(raw);
+  if (!parsed.ok) throw new Error(`the deployment record is not valid: ${parsed.issues.join("; ")}`);
+  return parsed.value;
+}
+
+export interface RecordInputs {
+  readonly releaseKey: string;
+  /** Where records go, relative to the project. */
+  readonly dir: string;
+  /** The draft and, under `results`, each service's step outputs. */
+  readonly record: Readonly<Record<string, unknown>> & {
+    readonly results?: Readonly<Record<string, ServiceResult>>;
+    readonly colors?: Readonly<Record<string, { readonly active: Color; readonly previous: Color | null }>>;
+  };
+}
+
+export interface RecordOutputs extends RecordInputs {
+  readonly jsonPath: string;
+  readonly markdownPath: string;
+}
+
+function succeeded(inputs: RecordInputs): DeploymentRecord {
+  const { results = {}, colors = {}, ...draft } = inputs.record;
+  const entries = Object.entries(results);
+  const first = entries[0];
+  const firstColors = first ? colors[first[0]] : undefined;
+  const timeline = entries
+    .flatMap(([service, r]) => [
+      ...(r.backup ? [{ stage: `${service}: backup verified`, at: r.backup.at }] : []),
+      { stage: `${service}: pre-promotion gate passed`, at: r.gate.at },
+      { stage: `${service}: traffic switched`, at: r.switchedAt },
+      { stage: `${service}: post-promotion verification passed`, at: r.verification.at },
+    ])
+    .sort((a, b) => a.at.localeCompare(b.at));
+  const date = timeline[0]?.at ?? new Date().toISOString();
+  return completeRecord(draft, {
+    outcome: "succeeded",
+    rollback: null,
+    activeColor: firstColors?.active ?? null,
+    previousColor: firstColors?.previous ?? null,
+    backup: first?.[1].backup ? { id: first[1].backup.id, digest: first[1].backup.digest } : null,
+    gates: entries.flatMap(([service, r]) => [
+      {
+        name: `${service} pre-promotion gate`,
+        stage: "pre-promotion" as const,
+        service,
+        verdict: "passed" as const,
+        trigger: null,
+        summary: `passed after ${r.gate.rounds} rounds`,
+      },
+      {
+        name: `${service} post-promotion verification`,
+        stage: "post-promotion" as const,
+        service,
+        verdict: "passed" as const,
+        trigger: null,
+        summary: `passed: error rate ${(r.verification.errorRate * 100).toFixed(2)}%`,
+      },
+    ]),
+    performance: entries.flatMap(([service, r]) =>
+      r.verification.p95LatencyMs === null
+        ? []
+        : [
+            {
+              metric: `${service} p95 latency after the switch`,
+              value: r.verification.p95LatencyMs,
+              unit: "ms",
+            },
+          ],
+    ),
+    system: `All ${entries.length} service(s) up and verified after the switch.`,
+    issuesFound: 0,
+    timeline,
+    date,
+  });
+}
+
+async function write(projectDir: string, inputs: RecordInputs): Promise<RecordOutputs> {
+  const stored = await writeRecord({ dir: join(projectDir, inputs.dir), record: succeeded(inputs) });
+  return {
+    ...inputs,
+    jsonPath: relative(projectDir, stored.jsonPath),
+    markdownPath: relative(projectDir, stored.markdownPath),
+  };
+}
+
+export const handlers: LocalHandlers<RecordInputs, RecordOutputs> = {
+  async diff(_projectDir, _id, olds, news) {
+    const changes =
+      olds.releaseKey !== news.releaseKey || JSON.stringify(olds.record) !== JSON.stringify(news.record);
+    return { changes, replaces: [], deleteBeforeReplace: false };
+  },
+  async create(projectDir, inputs) {
+    return { id: inputs.releaseKey, outs: await write(projectDir, inputs) };
+  },
+  async update(projectDir, _id, _olds, news) {
+    return { outs: await write(projectDir, news) };
+  },
+};

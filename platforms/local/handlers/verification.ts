@@ -1,0 +1,149 @@
+// Post-promotion verification: probes the users' address for a bake time. When the error budget or
+// the latency bound is broken, traffic goes back to the previous colour at once, without anyone
+// acting; then the record is written and the update fails, naming the rollback trigger.
+import { join, relative } from "node:path";
+import type { Color, HttpCheckSpec, VerificationSpec } from "../../../components/platform";
+import { describeGateFailure, runVerification, type HttpCheck, type VerificationReport } from "../gate-ops";
+import { notify } from "../notify-ops";
+import type { LocalHandlers } from "../provider-factory";
+import { getRouterStatus, switchRouter } from "../router/router-client";
+import { writeRecord } from "../record-ops";
+import { completeRecord } from "./record";
+import { webhookFor } from "./notification";
+
+export interface VerificationInputs {
+  readonly service: string;
+  readonly releaseKey: string;
+  readonly url: string;
+  readonly adminPort: number;
+  readonly checks: readonly HttpCheckSpec[];
+  readonly spec: VerificationSpec;
+  readonly promoted: Color;
+  readonly rollbackTo: Color | null;
+  /** The record draft, with `backup` ({id, digest}) when the release took one. */
+  readonly record: Readonly<Record<string, unknown>>;
+  readonly recordsDir: string;
+  readonly notificationsLog: string;
+  readonly webhookUrl: string | null;
+}
+
+export interface VerificationOutputs extends VerificationInputs {
+  readonly verdict: "passed";
+  readonly errorRate: number;
+  readonly p95LatencyMs: number | null;
+  readonly verifiedAt: string;
+}
+
+async function rollBack(
+  projectDir: string,
+  inputs: VerificationInputs,
+  report: VerificationReport,
+): Promise<never> {
+  const at = new Date().toISOString();
+  const reason = describeGateFailure(report);
+  const trigger = report.trigger ?? "system-failure";
+  let where: string;
+  let active: Color | null = inputs.promoted;
+  if (inputs.rollbackTo) {
+    await switchRouter({ adminPort: inputs.adminPort }, inputs.rollbackTo);
+    active = (await getRouterStatus({ adminPort: inputs.adminPort })).active;
+    where = `Traffic is back on ${inputs.rollbackTo}, the previous version.`;
+  } else {
+    where = `There is no previous version to return to (first release); ${inputs.promoted} keeps serving.`;
+  }
+  const { backup = null, ...draft } = inputs.record as { backup?: { id: string; digest: string } | null };
+  const stored = await writeRecord({
+    dir: join(projectDir, inputs.recordsDir),
+    record: completeRecord(draft, {
+      outcome: inputs.rollbackTo ? "rolled-back" : "failed-gate",
+      rollback: inputs.rollbackTo ? { trigger, reason, at } : null,
+      activeColor: active,
+      previousColor: inputs.rollbackTo ? inputs.promoted : null,
+      backup,
+      gates: [
+        {
+          name: `${inputs.service} post-promotion verification`,
+          stage: "post-promotion",
+          service: inputs.service,
+          verdict: "failed",
+          trigger,
+          summary: reason,
+        },
+      ],
+      performance:
+        report.totals.p95LatencyMs === null
+          ? []
+          : [
+              {
+                metric: `${inputs.service} p95 latency after the switch`,
+                value: report.totals.p95LatencyMs,
+                unit: "ms",
+              },
+            ],
+      system: `${inputs.service} failed post-promotion verification (${trigger}). ${where}`,
+      issuesFound: 1,
+      timeline: [
+        { stage: `${inputs.service}: post-promotion verification started`, at: report.startedAt },
+        { stage: `${inputs.service}: rolled back (${trigger})`, at },
+      ],
+      date: report.startedAt,
+    }),
+  });
+  const webhookUrl = webhookFor(inputs);
+  await notify({
+    channel: { logFile: join(projectDir, inputs.notificationsLog), ...(webhookUrl ? { webhookUrl } : {}) },
+    event: {
+      stage: "rollback",
+      release: {
+        changeId: String(inputs.releaseKey.split("@")[0]),
+        version: String(inputs.releaseKey.split("@")[1]),
+      },
+      service: inputs.service,
+      message: `${inputs.service}: post-promotion verification failed (${trigger}). ${where}`,
+      severity: "critical",
+      audience: ["team", "support", "management"],
+      at,
+    },
+  });
+  throw new Error(
+    `post-promotion verification of ${inputs.service} (${inputs.releaseKey}) failed; rollback trigger: ${trigger}. ` +
+      `${reason} ${where} Record: ${relative(projectDir, stored.markdownPath)}`,
+  );
+}
+
+async function verify(projectDir: string, inputs: VerificationInputs): Promise<VerificationOutputs> {
+  const report = await runVerification({
+    baseUrl: inputs.url,
+    checks: inputs.checks as unknown as HttpCheck[],
+    bakeTimeMs: inputs.spec.bakeTimeMs,
+    intervalMs: inputs.spec.intervalMs,
+    maxErrorRate: inputs.spec.maxErrorRate,
+    maxP95LatencyMs: inputs.spec.maxP95LatencyMs,
+  });
+  if (report.verdict !== "passed") return rollBack(projectDir, inputs, report);
+  return {
+    ...inputs,
+    verdict: "passed",
+    errorRate: report.totals.errorRate,
+    p95LatencyMs: report.totals.p95LatencyMs,
+    verifiedAt: new Date().toISOString(),
+  };
+}
+
+export const handlers: LocalHandlers<VerificationInputs, VerificationOutputs> = {
+  async diff(_projectDir, _id, olds, news) {
+    const changes =
+      olds.releaseKey !== news.releaseKey ||
+      olds.promoted !== news.promoted ||
+      olds.url !== news.url ||
+      JSON.stringify(olds.checks) !== JSON.stringify(news.checks) ||
+      JSON.stringify(olds.spec) !== JSON.stringify(news.spec);
+    return { changes, replaces: [], deleteBeforeReplace: false };
+  },
+  async create(projectDir, inputs) {
+    return { id: `${inputs.service}-verification`, outs: await verify(projectDir, inputs) };
+  },
+  async update(projectDir, _id, _olds, news) {
+    return { outs: await verify(projectDir, news) };
+  },
+};
