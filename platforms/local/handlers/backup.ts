@@ -1,6 +1,7 @@
 // A verified backup of a service's data before a release changes anything. Each release takes its
 // own (a new backup id replaces the resource); deleting the resource keeps the files, which
 // retention removes later, so destroying a stack never loses a backup.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { applyRetention, createBackup, verifyBackup } from "../backup-ops";
 import type { LocalHandlers } from "../provider-factory";
@@ -21,6 +22,16 @@ export interface BackupOutputs extends BackupInputs {
   readonly path: string;
 }
 
+/**
+ * The release's backup id, or `<id>-2`, `<id>-3`... when a backup of the same release exists
+ * already (a release run again, or a rollback to an earlier release): backups are never overwritten.
+ */
+export function freeBackupId(backupRoot: string, base: string): string {
+  let id = base;
+  for (let n = 2; existsSync(join(backupRoot, id)); n += 1) id = `${base}-${n}`;
+  return id;
+}
+
 export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const replaces = (["service", "dataDir", "backupRoot", "backupId"] as const).filter(
@@ -30,29 +41,27 @@ export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
   },
   async create(projectDir, inputs) {
     const backupRoot = join(projectDir, inputs.backupRoot);
-    const result = await createBackup({
-      dataDir: join(projectDir, inputs.dataDir),
-      backupRoot,
-      backupId: inputs.backupId,
-    });
-    const verified = await verifyBackup(backupRoot, inputs.backupId);
+    const backupId = freeBackupId(backupRoot, inputs.backupId);
+    const result = await createBackup({ dataDir: join(projectDir, inputs.dataDir), backupRoot, backupId });
+    const verified = await verifyBackup(backupRoot, backupId);
     if (!verified.ok) {
       const problems = verified.problems.map((p) => `${p.kind} ${p.path}: ${p.detail}`).join("; ");
       throw new Error(
-        `backup ${inputs.backupId} of ${inputs.service} failed verification (${problems}); nothing was changed. ` +
+        `backup ${backupId} of ${inputs.service} failed verification (${problems}); nothing was changed. ` +
           `Check the disk and run the release again.`,
       );
     }
-    await applyRetention({ backupRoot, keep: inputs.keep, protect: [inputs.backupId] });
+    await applyRetention({ backupRoot, keep: inputs.keep, protect: [backupId] });
     return {
-      id: inputs.backupId,
+      id: backupId,
       outs: {
         ...inputs,
+        backupId,
         digest: result.digest,
         files: result.fileCount,
         bytes: result.bytes,
         createdAt: result.createdAt,
-        path: join(inputs.backupRoot, inputs.backupId),
+        path: join(inputs.backupRoot, backupId),
       },
     };
   },
