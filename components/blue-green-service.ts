@@ -52,7 +52,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
           `${name}-maintenance`,
           {
             service,
-            color: plan.candidate,
+            stop: plan.candidate,
             release: args.release,
             message:
               args.maintenanceMessage ??

@@ -146,9 +146,10 @@ export interface Platform {
     },
     opts: StepOptions,
   ): PlatformStep;
+  /** Users get a maintenance response and requests in flight finish; `stop` is then stopped (null: none). */
   maintenance(
     name: string,
-    args: { service: string; color: Color; release: ReleaseRef; message: string },
+    args: { service: string; stop: Color | null; release: ReleaseRef; message: string },
     opts: StepOptions,
   ): PlatformStep;
   gate(

@@ -69,7 +69,9 @@ export class Release extends pulumi.ComponentResource {
     const release: ReleaseRef = {
       changeId: manifest.changeId,
       version: manifest.version,
-      key: `${manifest.changeId}@${manifest.version}`,
+      // A rollback with data restore is its own release event: every step runs again, and the
+      // switch at the end lifts the restore's maintenance window.
+      key: `${manifest.changeId}@${manifest.version}${args.restoreBackup ? `+restore:${args.restoreBackup}` : ""}`,
     };
 
     const anchor = new ReleaseAnchor(
@@ -133,11 +135,24 @@ export class Release extends pulumi.ComponentResource {
         after.push(backup);
       }
       if (args.restoreBackup) {
+        // Rollback with data restore: no user may write to the data while it is swapped, so the
+        // restore happens behind the maintenance response; the switch at the end lifts it.
+        const maintenance = platform.maintenance(
+          `${component.name}-restore-window`,
+          {
+            service: component.name,
+            stop: null,
+            release,
+            message: `${component.name} is being restored to ${build.version}. Please retry shortly.`,
+          },
+          { parent: this, dependsOn: after },
+        );
+        after.push(maintenance.resource);
         after.push(
           platform.restore(
             `${component.name}-restore`,
             { service: component.name, backupId: args.restoreBackup },
-            { parent: this, dependsOn: after },
+            { parent: this, dependsOn: [...after] },
           ).resource,
         );
       }

@@ -182,6 +182,7 @@ function parseOrThrow<T>(what: string, checked: Checked<T>): T {
   );
 }
 
+/** One run of one check. */
 /** The standard technical checks: up and healthy, the expected version, within the latency bound. */
 export function defaultTechnicalChecks(args: {
   readonly healthPath: string;
@@ -218,7 +219,6 @@ export function defaultTechnicalChecks(args: {
   ];
 }
 
-/** One run of one check. */
 export interface CheckOutcome {
   readonly check: string;
   readonly kind: "technical" | "business";
@@ -284,7 +284,9 @@ function judgeResponse(
   const accepted = Array.isArray(expect.status) ? expect.status : [expect.status];
   if (!accepted.includes(status)) {
     failures.push({
-      trigger: status >= 500 ? "system-failure" : "errors",
+      // 502-504 say the service behind a proxy is down or unreachable: a system failure. Any other
+      // unexpected status, a 500 included, comes from a service that runs but errs.
+      trigger: status >= 502 && status <= 504 ? "system-failure" : "errors",
       reason: `expected HTTP ${expectedStatusText(expect.status)}, got ${status}`,
     });
   }

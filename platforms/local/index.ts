@@ -212,7 +212,7 @@ export class LocalPlatform implements Platform {
     name: string,
     args: {
       service: string;
-      color: Color;
+      stop: Color | null;
       release: import("../../components/platform").ReleaseRef;
       message: string;
     },
@@ -228,7 +228,7 @@ export class LocalPlatform implements Platform {
         releaseKey: args.release.key,
         adminPort: servicePorts(settings.port).admin,
         message: args.message,
-        stopPidFile: paths.slot(args.color).pidFile,
+        stopPidFile: args.stop ? paths.slot(args.stop).pidFile : null,
       },
       ["startedAt", "drained"],
       this.opts(opts),

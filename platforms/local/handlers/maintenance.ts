@@ -1,6 +1,6 @@
-// The recreate strategy's maintenance window: users get the maintenance response, requests in
-// flight finish, then the running colour stops so its data can be migrated. The traffic switch at
-// the end of the release ends the window.
+// A maintenance window: users get the maintenance response and requests in flight finish; then, for
+// the recreate strategy, the running colour stops so its data can be migrated (a data restore stops
+// nothing). The traffic switch at the end of the release ends the window.
 import { join } from "node:path";
 import type { LocalHandlers } from "../provider-factory";
 import { stopByPidFile } from "../process-ops";
@@ -11,8 +11,8 @@ export interface MaintenanceInputs {
   readonly releaseKey: string;
   readonly adminPort: number;
   readonly message: string;
-  /** The pid file of the colour to stop, relative to the project. */
-  readonly stopPidFile: string;
+  /** The pid file of the colour to stop, relative to the project; null stops nothing (a data restore). */
+  readonly stopPidFile: string | null;
 }
 
 export interface MaintenanceOutputs extends MaintenanceInputs {
@@ -33,7 +33,7 @@ async function begin(projectDir: string, inputs: MaintenanceInputs): Promise<Mai
         `Run the release again once they finish.`,
     );
   }
-  await stopByPidFile(join(projectDir, inputs.stopPidFile));
+  if (inputs.stopPidFile) await stopByPidFile(join(projectDir, inputs.stopPidFile));
   return { ...inputs, startedAt: new Date().toISOString(), drained: true };
 }
 

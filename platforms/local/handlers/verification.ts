@@ -34,6 +34,13 @@ export interface VerificationOutputs extends VerificationInputs {
   readonly verifiedAt: string;
 }
 
+/** The change id and version in a release key `<changeId>@<version>[+restore:<backup>]`. */
+export function releaseOfKey(key: string): { changeId: string; version: string } {
+  const at = key.indexOf("@");
+  const version = key.slice(at + 1).split("+restore:")[0] ?? "";
+  return { changeId: key.slice(0, at), version };
+}
+
 async function rollBack(
   projectDir: string,
   inputs: VerificationInputs,

@@ -274,12 +274,12 @@ describe("runGate against a real server", () => {
     expect(describeGateFailure(report)).toBe("Gate passed: 3 consecutive passing rounds after 3 rounds.");
   });
 
-  it("fails on 500s with the system-failure trigger after the failure threshold", async () => {
+  it("fails on 500s with the errors trigger after the failure threshold", async () => {
     handler = (_req, res) => json(res, 500, { error: "boom" });
     const report = await runGate({ baseUrl, checks: [health], policy: fast });
     expect(report.verdict).toBe("failed");
     expect(report.endedBy).toBe("failure-threshold");
-    expect(report.trigger).toBe("system-failure");
+    expect(report.trigger).toBe("errors");
     expect(passed(report.rounds)).toEqual([false, false, false]);
     expect(report.rounds[2]?.outcomes).toEqual([
       {
@@ -288,14 +288,22 @@ describe("runGate against a real server", () => {
         ok: false,
         status: 500,
         latencyMs: expect.any(Number),
-        trigger: "system-failure",
+        trigger: "errors",
         reason: "expected HTTP 200, got 500",
       },
     ]);
     expect(describeGateFailure(report)).toBe(
-      "Gate failed with rollback trigger system-failure (3 failed rounds of 3 reached the failure threshold " +
-        'of 3): check "health" (technical) failed 3 times, last: expected HTTP 200, got 500 [system-failure].',
+      "Gate failed with rollback trigger errors (3 failed rounds of 3 reached the failure threshold " +
+        'of 3): check "health" (technical) failed 3 times, last: expected HTTP 200, got 500 [errors].',
     );
+  });
+
+  it("fails on 502s from a proxy whose upstream is down with the system-failure trigger", async () => {
+    handler = (_req, res) => json(res, 502, { error: "upstream unreachable" });
+    const report = await runGate({ baseUrl, checks: [health], policy: fast });
+    expect(report.verdict).toBe("failed");
+    expect(report.trigger).toBe("system-failure");
+    expect(report.rounds[0]?.outcomes[0]?.trigger).toBe("system-failure");
   });
 
   it("fails a slow service with the performance trigger", async () => {
@@ -526,7 +534,7 @@ describe("runVerification", () => {
       errors: 1,
       errorRate: 0.25,
       p95LatencyMs: expect.any(Number),
-      errorsByTrigger: { "system-failure": 1, errors: 0, performance: 0, business: 0 },
+      errorsByTrigger: { "system-failure": 0, errors: 1, performance: 0, business: 0 },
     });
     expect(report.durationMs).toBeGreaterThanOrEqual(59);
     expect(describeGateFailure(report)).toMatch(
