@@ -4,10 +4,15 @@
 //
 //   npm run release:local                                  # the manifest the stack's config names
 //   npm run release:local -- releases/sample-app/v2.yaml   # set the stack's manifest, then release it
+//   npm run release:local -- releases/sample-app/v1.yaml --restore-data
+//                                                          # roll back to v1 and put back the data from
+//                                                          # before the live release changed it
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { buildIfStale } from "./lib/build.mjs";
 import { root } from "./lib/engine.mjs";
 import { runPulumi } from "./lib/run-pulumi.mjs";
+import { localStatus, printStatus } from "./status.mjs";
 
 const stack = process.env.SHIPGATE_STACK ?? "local";
 
@@ -15,26 +20,52 @@ function step(message) {
   process.stderr.write(`\n==> ${message}\n`);
 }
 
+function printLive() {
+  try {
+    printStatus(localStatus(stack), (line) => process.stderr.write(`  ${line}\n`));
+  } catch {
+    // no local status to show (another platform, or nothing released yet)
+  }
+}
+
 async function pulumi(args, options) {
   const result = await runPulumi(args, options);
   if (result.code !== 0) {
     process.stderr.write(
-      `\nrelease stopped: \`pulumi ${args.join(" ")}\` failed (exit ${result.code}). ` +
-        `Read the policy results and diagnostics above; nothing past the failing step changed.\n`,
+      `\nrelease stopped: \`pulumi ${args.join(" ")}\` failed (exit ${result.code}). The diagnostics above ` +
+        `name the step that failed and why; the steps after it did not run. What users get now:\n`,
     );
+    printLive();
     process.exit(result.code);
   }
   return result.stdout;
 }
 
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { "restore-data": { type: "boolean", default: false } },
+});
+
 buildIfStale();
 step(`selecting stack ${stack} (created on first use, state in .pulumi-state/)`);
 await pulumi(["stack", "select", stack, "--create"]);
 
-const manifest = process.argv[2];
+const manifest = positionals[0];
 if (manifest) {
   step(`setting the release manifest of stack ${stack} to ${manifest}`);
   await pulumi(["config", "set", "shipgate:manifest", manifest, "--stack", stack]);
+}
+if (options["restore-data"]) {
+  // The live release's backup holds the data from before that release changed it.
+  const backup = localStatus(stack).latestBackup;
+  if (!backup) {
+    process.stderr.write("--restore-data: the latest deployment record names no backup to restore.\n");
+    process.exit(2);
+  }
+  step(`restoring the data of backup ${backup} before the switch`);
+  await pulumi(["config", "set", "shipgate:restoreBackup", backup, "--stack", stack]);
+} else if (manifest) {
+  await runPulumi(["config", "rm", "shipgate:restoreBackup", "--stack", stack], { capture: true });
 }
 
 // --refresh first reads what really runs (processes, the router's colour), so an interrupted or
@@ -47,3 +78,4 @@ step(`released to stack ${stack}`);
 for (const [key, value] of Object.entries(outputs)) {
   process.stdout.write(`  ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}\n`);
 }
+if (outputs.url) process.stdout.write(`\nServed at ${outputs.url} (${outputs.liveVersion} on ${outputs.activeColor}).\n`);

@@ -90,7 +90,8 @@ function succeeded(inputs: RecordInputs): DeploymentRecord {
       { stage: `${service}: post-promotion verification passed`, at: r.verification.at },
     ])
     .sort((a, b) => a.at.localeCompare(b.at));
-  const date = timeline[0]?.at ?? new Date().toISOString();
+  // The record's date is when it is written: the release's last step; the timeline has the rest.
+  const date = new Date().toISOString();
   return completeRecord(draft, {
     outcome: "succeeded",
     rollback: null,

@@ -1,7 +1,7 @@
 // The router of a service: a detached process in front of the two colours. Its state file keeps the
 // active colour, so a restarted router (or engine) finds everything as it was.
-import { readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile, rm, rmdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { LocalHandlers } from "../provider-factory";
 import {
@@ -81,5 +81,10 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
     const dir = join(projectDir, props.dir);
     await stopByPidFile(join(dir, "router.pid.json"));
     await rm(dir, { recursive: true, force: true });
+    // The service's folder and services/ go too once empty (the colours are deleted before the
+    // router, which they depend on); rmdir refuses a folder that still holds anything.
+    for (const folder of [dirname(dir), dirname(dirname(dir))]) {
+      await rmdir(folder).catch(() => undefined);
+    }
   },
 };
