@@ -129,7 +129,7 @@ export class Release extends pulumi.ComponentResource {
         backup = new Backup(
           `${component.name}-backup`,
           { platform, service: component.name, release },
-          { parent: this, dependsOn: after },
+          { parent: this, dependsOn: [...after] },
         );
         backupId = backup.backupId;
         after.push(backup);
@@ -145,7 +145,7 @@ export class Release extends pulumi.ComponentResource {
             release,
             message: `${component.name} is being restored to ${build.version}. Please retry shortly.`,
           },
-          { parent: this, dependsOn: after },
+          { parent: this, dependsOn: [...after] },
         );
         after.push(maintenance.resource);
         after.push(
