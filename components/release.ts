@@ -169,6 +169,9 @@ export class Release extends pulumi.ComponentResource {
           migrations,
           release,
           ...(backupId ? { backupId } : {}),
+          ...(manifest.strategy.type === "recreate"
+            ? { maintenanceMessage: manifest.strategy.maintenanceWindow.userMessage }
+            : {}),
         },
         { parent: this, dependsOn: after },
       );
