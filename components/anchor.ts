@@ -57,7 +57,8 @@ export class ReleaseAnchor extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReleaseAnchorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shipgate:release:ReleaseAnchor", name, {}, opts);
-    new Evidence(`${name}-evidence`, args.evidence, { parent: this });
+    // A copy: the dynamic resource adds its serialized provider to the props object it is given.
+    new Evidence(`${name}-evidence`, { ...args.evidence }, { parent: this });
     this.changeId = args.evidence.changeId;
     this.version = args.evidence.version;
     this.digest = args.evidence.digest;
