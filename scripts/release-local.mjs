@@ -4,7 +4,7 @@
 //
 //   npm run release:local                                  # the manifest the stack's config names
 //   npm run release:local -- releases/sample-app/v2.yaml   # set the stack's manifest, then release it
-//   npm run release:local -- releases/sample-app/v1.yaml --restore-data
+//   npm run release:local -- releases/sample-app/v1.yaml --restore-data [--backup <id>]
 //                                                          # roll back to v1 and put back the data from
 //                                                          # before the live release changed it
 import { join } from "node:path";
@@ -43,7 +43,7 @@ async function pulumi(args, options) {
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
-  options: { "restore-data": { type: "boolean", default: false } },
+  options: { "restore-data": { type: "boolean", default: false }, backup: { type: "string" } },
 });
 
 buildIfStale();
@@ -56,10 +56,13 @@ if (manifest) {
   await pulumi(["config", "set", "shipgate:manifest", manifest, "--stack", stack]);
 }
 if (options["restore-data"]) {
-  // The live release's backup holds the data from before that release changed it.
-  const backup = localStatus(stack).latestBackup;
+  // By default the backup the live release took before it changed any data; --backup <id> picks another.
+  const backup = options.backup ?? localStatus(stack).restorableBackup;
   if (!backup) {
-    process.stderr.write("--restore-data: the latest deployment record names no backup to restore.\n");
+    process.stderr.write(
+      "--restore-data: no deployment record names a backup of the live release; pass --backup <id> " +
+        `(the backups are in the stack's backups/ folder).\n`,
+    );
     process.exit(2);
   }
   step(`restoring the data of backup ${backup} before the switch`);

@@ -2,7 +2,7 @@
 // `npm run status [-- --stack <name>]`: what the local platform serves right now, read from the
 // platform itself (the router's state, each colour's build, the latest deployment record), so it
 // is true even right after a failed or rolled-back release.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
@@ -37,7 +37,21 @@ export function localStatus(stack) {
       colors,
     };
   });
-  const latest = readJson(join(root, workDir, "records", "latest.json"));
+  const recordsDir = join(root, workDir, "records");
+  const latest = readJson(join(recordsDir, "latest.json"));
+  const records = existsSync(recordsDir)
+    ? readdirSync(recordsDir)
+        .filter((name) => name.endsWith(".json") && name !== "latest.json")
+        .map((name) => readJson(join(recordsDir, name)))
+        .filter((record) => record?.outcome === "succeeded")
+        .sort((a, b) => a.date.localeCompare(b.date))
+    : [];
+  const live = records.at(-1);
+  // The first successful run of the live release took its backup before that release changed any
+  // data; later runs of the same release back up data it had already changed.
+  const firstRunOfLive = live
+    ? records.find((r) => r.issue.changeId === live.issue.changeId && r.release.version === live.release.version)
+    : undefined;
   return {
     stack,
     manifest: config["shipgate:manifest"] ?? null,
@@ -45,8 +59,8 @@ export function localStatus(stack) {
     latestRecord: latest
       ? { release: `${latest.issue.changeId}@${latest.release.version}`, outcome: latest.outcome, date: latest.date }
       : null,
-    /** The backup the latest succeeded release took before it changed anything. */
-    latestBackup: latest?.outcome === "succeeded" ? (latest.backup?.id ?? null) : null,
+    /** The backup the live release took before it changed anything (for a rollback with data restore). */
+    restorableBackup: firstRunOfLive?.backup?.id ?? null,
   };
 }
 
@@ -61,6 +75,7 @@ export function printStatus(status, write = (line) => process.stdout.write(`${li
     const r = status.latestRecord;
     write(`  latest record: ${r.release} ${r.outcome} at ${r.date}`);
   }
+  if (status.restorableBackup) write(`  backup from before the live release: ${status.restorableBackup}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

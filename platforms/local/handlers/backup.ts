@@ -3,7 +3,7 @@
 // retention removes later, so destroying a stack never loses a backup.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { applyRetention, createBackup, verifyBackup } from "../backup-ops";
+import { applyRetention, createBackup, listBackups, verifyBackup } from "../backup-ops";
 import type { LocalHandlers } from "../provider-factory";
 
 export interface BackupInputs {
@@ -32,6 +32,17 @@ export function freeBackupId(backupRoot: string, base: string): string {
   return id;
 }
 
+/**
+ * Backups retention never removes: the one just taken, and the first backups of the newest `keep`
+ * releases (ids without a `-N` suffix), which hold the data from before each release changed it and
+ * are what a rollback with data restore needs. Backups of re-runs (`-2`, `-3`...) go first.
+ * `ids` are newest first.
+ */
+export function retentionProtects(ids: readonly string[], current: string, keep: number): string[] {
+  const firsts = ids.filter((id) => !/-\d+$/.test(id));
+  return [current, ...firsts.slice(0, keep)];
+}
+
 export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const replaces = (["service", "dataDir", "backupRoot", "backupId"] as const).filter(
@@ -51,7 +62,12 @@ export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
           `Check the disk and run the release again.`,
       );
     }
-    await applyRetention({ backupRoot, keep: inputs.keep, protect: [backupId] });
+    const existing = (await listBackups(backupRoot)).map((b) => b.backupId);
+    await applyRetention({
+      backupRoot,
+      keep: inputs.keep,
+      protect: retentionProtects(existing, backupId, inputs.keep),
+    });
     return {
       id: backupId,
       outs: {

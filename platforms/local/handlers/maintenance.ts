@@ -27,9 +27,11 @@ async function begin(projectDir: string, inputs: MaintenanceInputs): Promise<Mai
   await setRouterMaintenance(router, { enabled: true, message: inputs.message });
   const drain = await drainRouter(router, drainTimeoutMs);
   if (!drain.drained) {
+    // Give users the running version back rather than leave them at the maintenance response.
+    await setRouterMaintenance(router, { enabled: false });
     throw new Error(
       `${inputs.service}: requests still in flight after ${drainTimeoutMs} ms (blue ${drain.inFlight.blue}, ` +
-        `green ${drain.inFlight.green}); the service keeps running behind the maintenance response. ` +
+        `green ${drain.inFlight.green}); the maintenance response is lifted and the live version serves again. ` +
         `Run the release again once they finish.`,
     );
   }

@@ -1,14 +1,18 @@
 // Rollback with data restore: puts a release's backup back in place of the service's data. The
 // data that was there moves aside (nothing is lost); the restored copy is checked by digest.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { restoreBackup } from "../backup-ops";
 import type { LocalHandlers } from "../provider-factory";
+import { setRouterMaintenance } from "../router/router-client";
 
 export interface RestoreInputs {
   readonly service: string;
   readonly dataDir: string;
   readonly backupRoot: string;
   readonly backupId: string;
+  /** The router's admin port: a failed restore lifts the maintenance window it runs in. */
+  readonly adminPort: number;
 }
 
 export interface RestoreOutputs extends RestoreInputs {
@@ -17,7 +21,52 @@ export interface RestoreOutputs extends RestoreInputs {
   readonly restoredAt: string;
 }
 
+async function restore(projectDir: string, inputs: RestoreInputs): Promise<RestoreOutputs> {
+  try {
+    const result = await restoreBackup({
+      backupRoot: join(projectDir, inputs.backupRoot),
+      backupId: inputs.backupId,
+      dataDir: join(projectDir, inputs.dataDir),
+    });
+    if (result.restoredDigest !== result.backupDigest) {
+      throw new Error(`restored data has digest ${result.restoredDigest}, the backup ${result.backupDigest}`);
+    }
+    return {
+      ...inputs,
+      restoredDigest: result.restoredDigest,
+      previousDataDir: result.previousDataDir ?? null,
+      restoredAt: new Date().toISOString(),
+    };
+  } catch (error) {
+    // Nothing was swapped (restoreBackup checks before it moves anything): give users the live
+    // version back rather than leaving them at the maintenance response.
+    await setRouterMaintenance({ adminPort: inputs.adminPort }, { enabled: false }).catch(() => undefined);
+    throw new Error(
+      `restoring backup ${inputs.backupId} of ${inputs.service} failed; the live version serves again: ` +
+        `${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
 export const handlers: LocalHandlers<RestoreInputs, RestoreOutputs> = {
+  // Checked at preview too, before the maintenance window starts: the backup must exist.
+  async check(projectDir, _olds, news) {
+    const failures: { property: string; reason: string }[] = [];
+    if (typeof news.backupRoot === "string" && typeof news.backupId === "string") {
+      const manifest = join(projectDir, news.backupRoot, news.backupId, "manifest.json");
+      const readable = await readFile(manifest, "utf8").then(
+        () => true,
+        () => false,
+      );
+      if (!readable) {
+        failures.push({
+          property: "backupId",
+          reason: `no backup "${news.backupId}" in ${news.backupRoot} (shipgate:restoreBackup); pick one that exists`,
+        });
+      }
+    }
+    return { inputs: news as RestoreInputs, failures };
+  },
   async diff(_projectDir, _id, olds, news) {
     const replaces = (["service", "dataDir", "backupRoot", "backupId"] as const).filter(
       (k) => olds[k] !== news[k],
@@ -25,24 +74,6 @@ export const handlers: LocalHandlers<RestoreInputs, RestoreOutputs> = {
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
   },
   async create(projectDir, inputs) {
-    const result = await restoreBackup({
-      backupRoot: join(projectDir, inputs.backupRoot),
-      backupId: inputs.backupId,
-      dataDir: join(projectDir, inputs.dataDir),
-    });
-    if (result.restoredDigest !== result.backupDigest) {
-      throw new Error(
-        `restored data of ${inputs.service} has digest ${result.restoredDigest}, the backup ${result.backupDigest}`,
-      );
-    }
-    return {
-      id: `${inputs.service}-${inputs.backupId}`,
-      outs: {
-        ...inputs,
-        restoredDigest: result.restoredDigest,
-        previousDataDir: result.previousDataDir ?? null,
-        restoredAt: new Date().toISOString(),
-      },
-    };
+    return { id: `${inputs.service}-${inputs.backupId}`, outs: await restore(projectDir, inputs) };
   },
 };
