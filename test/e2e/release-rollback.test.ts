@@ -1,0 +1,104 @@
+// Rollback on the real engine: releasing an earlier manifest whose build still runs in the warm
+// colour is a routing change (no slot restarts), and rollback with data restore puts the release's
+// backup back, identical to the backup by checksum.
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { treeDigest } from "../../platforms/local/artifact-ops";
+import { localType } from "../../platforms/local";
+import { addItem, createReleaseStack, fetchLocal, readJsonFile, type ReleaseStack } from "./harness";
+
+const port = 21010;
+
+/** The operation the engine did on each local resource of `kind` during an update. */
+function opsOn(events: readonly EngineEvent[], kind: "Slot" | "Restore" | "Switch"): Record<string, string> {
+  const ops: Record<string, string> = {};
+  for (const event of events) {
+    const metadata = event.resOutputsEvent?.metadata;
+    if (metadata?.type === localType(kind)) ops[metadata.urn.split("::").pop() ?? metadata.urn] = metadata.op;
+  }
+  return ops;
+}
+
+describe("rollback of the sample app on the local platform", () => {
+  let stack: ReleaseStack;
+
+  beforeAll(async () => {
+    stack = await createReleaseStack({ port });
+  });
+
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+
+  it("releases v1 then v2, each with data written while it is live", async () => {
+    expect((await stack.release("v1.yaml")).summary.result).toBe("succeeded");
+    await addItem(port, "written by 1.0.0");
+    const up = await stack.release("v2.yaml");
+    expect(up.outputs["activeColor"]?.value).toBe("green");
+    await addItem(port, "written by 2.0.0");
+    expect((await fetchLocal(port, "/version")).body).toBe('{"version":"2.0.0","schema":2}\n');
+  });
+
+  it("rolls back to v1 by routing to the warm colour, without restarting a slot", async () => {
+    const pids = { blue: stack.slotPid("blue"), green: stack.slotPid("green") };
+    expect(pids.blue).toBeGreaterThan(0);
+    const events: EngineEvent[] = [];
+    const up = await stack.release("v1.yaml", { onEvent: (event) => events.push(event) });
+
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.outputs["activeColor"]?.value).toBe("blue");
+    expect(up.outputs["liveVersion"]?.value).toBe("1.0.0");
+    expect(opsOn(events, "Slot")).toEqual({ "sample-app-blue": "same", "sample-app-green": "same" });
+    expect(opsOn(events, "Switch")).toEqual({ "sample-app-switch-route": "update" });
+    expect({ blue: stack.slotPid("blue"), green: stack.slotPid("green") }).toEqual(pids);
+    expect(stack.routerState().active).toBe("blue");
+    expect(await fetchLocal(port, "/version")).toEqual({
+      status: 200,
+      color: "blue",
+      body: '{"version":"1.0.0","schema":1}\n',
+    });
+    // 1.0.0 reads the data 2.0.0 migrated: nothing written under 2.0.0 is lost by a routing rollback.
+    expect(JSON.parse((await fetchLocal(port, "/items")).body)).toEqual({
+      items: [
+        { id: 1, name: "written by 1.0.0" },
+        { id: 2, name: "written by 2.0.0" },
+      ],
+    });
+  });
+
+  it("rolls forward to v2 the same way: green was kept warm", async () => {
+    const pids = { blue: stack.slotPid("blue"), green: stack.slotPid("green") };
+    const events: EngineEvent[] = [];
+    const up = await stack.release("v2.yaml", { onEvent: (event) => events.push(event) });
+    expect(up.outputs["activeColor"]?.value).toBe("green");
+    expect(opsOn(events, "Slot")).toEqual({ "sample-app-blue": "same", "sample-app-green": "same" });
+    expect({ blue: stack.slotPid("blue"), green: stack.slotPid("green") }).toEqual(pids);
+  });
+
+  it("rolls back to v1 with the data restored from v2's backup, identical by checksum", async () => {
+    const backupId = "CHG-101-2.0.0";
+    const backupDir = join(stack.paths.backupsDir, backupId);
+    const manifest = readJsonFile<{ backupId: string; digest: string; fileCount: number }>(
+      join(backupDir, "manifest.json"),
+    );
+    expect(manifest?.backupId).toBe(backupId);
+    expect(manifest?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await treeDigest(join(backupDir, "data"))).toBe(manifest?.digest);
+    // The data now differs from the backup (2.0.0 migrated it and wrote an item).
+    expect(await treeDigest(stack.paths.dataDir)).not.toBe(manifest?.digest);
+
+    await stack.stack.setConfig("shipgate:restoreBackup", { value: backupId });
+    const events: EngineEvent[] = [];
+    const up = await stack.release("v1.yaml", { onEvent: (event) => events.push(event) });
+
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.outputs["activeColor"]?.value).toBe("blue");
+    expect(opsOn(events, "Restore")).toEqual({ "sample-app-restore": "create" });
+    expect(await treeDigest(stack.paths.dataDir)).toBe(manifest?.digest);
+    expect(JSON.parse((await fetchLocal(port, "/items")).body)).toEqual({
+      items: [{ id: 1, name: "written by 1.0.0" }],
+    });
+    expect(JSON.parse((await fetchLocal(port, "/version")).body)).toEqual({ version: "1.0.0", schema: 1 });
+  });
+});
