@@ -40,6 +40,7 @@ async function check(inputs: GateInputs): Promise<GateOutputs> {
 export const handlers: LocalHandlers<GateInputs, GateOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
+      olds.service !== news.service ||
       olds.releaseKey !== news.releaseKey ||
       olds.digest !== news.digest ||
       olds.target !== news.target ||

@@ -42,6 +42,7 @@ async function begin(projectDir: string, inputs: MaintenanceInputs): Promise<Mai
 export const handlers: LocalHandlers<MaintenanceInputs, MaintenanceOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
+      olds.service !== news.service ||
       olds.releaseKey !== news.releaseKey ||
       olds.message !== news.message ||
       olds.adminPort !== news.adminPort;

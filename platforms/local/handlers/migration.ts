@@ -59,6 +59,7 @@ async function migrate(projectDir: string, inputs: MigrationInputs): Promise<Mig
 export const handlers: LocalHandlers<MigrationInputs, MigrationOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
+      olds.service !== news.service ||
       olds.digest !== news.digest ||
       olds.backupId !== news.backupId ||
       olds.dataDir !== news.dataDir ||

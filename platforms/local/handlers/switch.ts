@@ -43,6 +43,7 @@ async function route(inputs: SwitchInputs): Promise<SwitchOutputs> {
 export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
+      olds.service !== news.service ||
       olds.color !== news.color ||
       olds.target !== news.target ||
       olds.releaseKey !== news.releaseKey ||
