@@ -21,7 +21,36 @@ function sameBuild(a: SlotSpec | undefined, b: SlotSpec): boolean {
   return a !== undefined && isDeepStrictEqual({ ...a }, { ...b });
 }
 
-export function planColors(observed: ObservedService, desired: SlotSpec, strategy: Strategy): ColorPlan {
+/** How long the previous colour stays warm after a switch, and the time to judge it by. */
+export interface WarmWindow {
+  readonly minutes: number;
+  readonly now: Date;
+}
+
+/** True when the colour users left at `switchedAt` is past its warm window (unknown: still warm). */
+export function warmWindowOver(switchedAt: string | null | undefined, warm: WarmWindow): boolean {
+  if (!switchedAt) return false;
+  const since = Date.parse(switchedAt);
+  return Number.isFinite(since) && warm.now.getTime() - since > warm.minutes * 60_000;
+}
+
+/**
+ * Plans which colour gets `desired`. With `warm`, a previous colour past its warm window is no
+ * longer kept: the release stops it, and rolling back to it becomes a redeploy.
+ */
+export function planColors(
+  observed: ObservedService,
+  desired: SlotSpec,
+  strategy: Strategy,
+  warm?: WarmWindow,
+): ColorPlan {
+  if (warm && observed.active && warmWindowOver(observed.switchedAt, warm)) {
+    const idle = otherColor(observed.active);
+    const { [idle]: _expired, ...slots } = observed.slots;
+    const idleMatches = sameBuild(observed.slots[idle], desired);
+    // A rollback to the build the expired colour still runs is still a routing change.
+    if (!idleMatches) return planColors({ active: observed.active, slots }, desired, strategy);
+  }
   const live = observed.active;
   if (strategy === "recreate") {
     // One colour, stopped and started in place during the maintenance window; any other colour runs

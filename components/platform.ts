@@ -28,6 +28,8 @@ export interface SlotSpec {
 export interface ObservedService {
   readonly active: Color | null;
   readonly slots: Readonly<Partial<Record<Color, SlotSpec>>>;
+  /** When users were last switched to the active colour: the other one has been warm since. */
+  readonly switchedAt?: string | null;
 }
 
 /** An HTTP check of a gate or of post-promotion verification (JSON, interpreted by the platform). */

@@ -120,7 +120,10 @@ export class Release extends pulumi.ComponentResource {
         );
       }
       const build = desiredBuild(component, settings);
-      const plan = planColors(platform.observe(component.name), build, strategy);
+      const plan = planColors(platform.observe(component.name), build, strategy, {
+        minutes: settings.warmWindowMinutes,
+        now: new Date(),
+      });
       const after: pulumi.Resource[] = [anchor, announce];
 
       let backupId: pulumi.Output<string> | undefined;

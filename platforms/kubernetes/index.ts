@@ -491,8 +491,9 @@ export class KubernetesPlatform implements Platform {
     return {
       resource: job,
       verdict: job.status.apply(() => "passed" as const),
-      // How many rounds it took is in the Job's log; a Job reports no value back to Pulumi.
-      rounds: job.status.apply(() => Number.NaN),
+      // How many rounds it took is in the Job's log; a Job reports no value back to Pulumi. null, not
+      // NaN (the state is JSON): GateStep.rounds should be `number | null` (reported to the lead).
+      rounds: job.status.apply(() => null as unknown as number),
       passedAt: job.status.apply((s) => s?.completionTime ?? ""),
     };
   }
@@ -583,7 +584,7 @@ export class KubernetesPlatform implements Platform {
       resource: job,
       verdict: job.status.apply(() => "passed" as const),
       // The measured error rate and p95 are in the Job's log; a Job reports no value back to Pulumi.
-      errorRate: job.status.apply(() => Number.NaN),
+      errorRate: job.status.apply(() => null as unknown as number),
       p95LatencyMs: job.status.apply(() => null),
       verifiedAt: job.status.apply((s) => s?.completionTime ?? ""),
     };

@@ -2,6 +2,7 @@
 // so the providers, the program and the docs agree. Under the stack's working folder:
 //   services/<service>/router/      router state, pid and log          (removed on destroy)
 //   services/<service>/<color>/     the colour's build, pid, spec, log (removed on destroy)
+//   services/<service>/switch.json  the last switch: when the other colour became warm (removed on destroy)
 //   data/<service>/                 the service's data (shared by both colours; kept)
 //   backups/<service>/<backup id>/  verified backups                   (kept)
 //   records/                        deployment records, JSON and Markdown (kept)
@@ -25,6 +26,8 @@ export interface ServicePaths {
   readonly routerLog: string;
   readonly dataDir: string;
   readonly backupsDir: string;
+  /** The last switch of users between colours: `{active, previous, switchedAt}`. */
+  readonly switchFile: string;
   slot(color: Color): SlotPaths;
 }
 
@@ -39,6 +42,7 @@ export function servicePaths(workDir: string, service: string): ServicePaths {
     routerLog: join(routerDir, "router.log"),
     dataDir: join(workDir, "data", service),
     backupsDir: join(workDir, "backups", service),
+    switchFile: join(root, "switch.json"),
     slot(color) {
       const dir = join(root, color);
       return {

@@ -36,5 +36,7 @@ export function observeLocalService(projectDir: string, workDir: string, service
     const spec = readJson(paths.slot(color).specFile);
     if (isSlotSpec(spec)) slots[color] = { version: spec.version, artifact: spec.artifact, env: spec.env };
   }
-  return { active, slots };
+  const switched = readJson(paths.switchFile) as { switchedAt?: unknown } | undefined;
+  const switchedAt = typeof switched?.switchedAt === "string" ? switched.switchedAt : null;
+  return { active, slots, switchedAt };
 }

@@ -1,8 +1,11 @@
 // The traffic switch: registers the colour with the router and sends users to it. The router
 // chooses the colour per request, so requests in flight finish where they started and none fails.
 // It also ends a maintenance window (the recreate strategy's last step).
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Color } from "../../../components/platform";
+import { writeJsonAtomic } from "../process-ops";
 import type { LocalHandlers } from "../provider-factory";
 import {
   getRouterStatus,
@@ -18,6 +21,8 @@ export interface SwitchInputs {
   readonly color: Color;
   /** The colour's own address. */
   readonly target: string;
+  /** Where the last switch is noted (relative to the project): the other colour is warm since then. */
+  readonly switchFile: string;
 }
 
 export interface SwitchOutputs extends SwitchInputs {
@@ -27,17 +32,26 @@ export interface SwitchOutputs extends SwitchInputs {
   readonly switchedAt: string;
 }
 
-async function route(inputs: SwitchInputs): Promise<SwitchOutputs> {
+/** Notes a switch of users between colours, from which the warm window of the other one counts. */
+export async function noteSwitch(
+  projectDir: string,
+  switchFile: string,
+  change: { active: Color; previous: Color | null },
+): Promise<string> {
+  const switchedAt = new Date().toISOString();
+  if (change.previous !== change.active) {
+    await writeJsonAtomic(join(projectDir, switchFile), { ...change, switchedAt });
+  }
+  return switchedAt;
+}
+
+async function route(projectDir: string, inputs: SwitchInputs): Promise<SwitchOutputs> {
   const router = { adminPort: inputs.adminPort };
   await setRouterUpstream(router, inputs.color, inputs.target);
   const result = await switchRouter(router, inputs.color);
   await setRouterMaintenance(router, { enabled: false });
-  return {
-    ...inputs,
-    active: result.active,
-    previous: result.previous,
-    switchedAt: new Date().toISOString(),
-  };
+  const switchedAt = await noteSwitch(projectDir, inputs.switchFile, result);
+  return { ...inputs, active: result.active, previous: result.previous, switchedAt };
 }
 
 export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = {
@@ -55,8 +69,8 @@ export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = {
       deleteBeforeReplace: false,
     };
   },
-  async create(_projectDir, inputs) {
-    return { id: `${inputs.service}-switch`, outs: await route(inputs) };
+  async create(projectDir, inputs) {
+    return { id: `${inputs.service}-switch`, outs: await route(projectDir, inputs) };
   },
   async read(_projectDir, id, props): Promise<pulumi.dynamic.ReadResult<SwitchOutputs>> {
     try {
@@ -66,7 +80,10 @@ export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = {
       return { id, props: { ...props, active: null } };
     }
   },
-  async update(_projectDir, _id, _olds, news) {
-    return { outs: await route(news) };
+  async update(projectDir, _id, _olds, news) {
+    return { outs: await route(projectDir, news) };
+  },
+  async delete(projectDir, _id, props) {
+    await rm(join(projectDir, props.switchFile), { force: true });
   },
 };

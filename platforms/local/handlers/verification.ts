@@ -10,6 +10,7 @@ import { getRouterStatus, switchRouter } from "../router/router-client";
 import { writeRecord } from "../record-ops";
 import { completeRecord } from "./record";
 import { webhookFor } from "./notification";
+import { noteSwitch } from "./switch";
 
 export interface VerificationInputs {
   readonly service: string;
@@ -20,6 +21,8 @@ export interface VerificationInputs {
   readonly spec: VerificationSpec;
   readonly promoted: Color;
   readonly rollbackTo: Color | null;
+  /** Where switches are noted (see the switch handler). */
+  readonly switchFile: string;
   /** The record draft, with `backup` ({id, digest}) when the release took one. */
   readonly record: Readonly<Record<string, unknown>>;
   readonly recordsDir: string;
@@ -52,7 +55,8 @@ async function rollBack(
   let where: string;
   let active: Color | null = inputs.promoted;
   if (inputs.rollbackTo) {
-    await switchRouter({ adminPort: inputs.adminPort }, inputs.rollbackTo);
+    const back = await switchRouter({ adminPort: inputs.adminPort }, inputs.rollbackTo);
+    await noteSwitch(projectDir, inputs.switchFile, back);
     active = (await getRouterStatus({ adminPort: inputs.adminPort })).active;
     where = `Traffic is back on ${inputs.rollbackTo}, the previous version.`;
   } else {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planColors } from "../../../components/colors";
+import { planColors, warmWindowOver } from "../../../components/colors";
 import type { SlotSpec } from "../../../components/platform";
 
 const build = (version: string, env: Record<string, string> = {}): SlotSpec => ({
@@ -97,5 +97,54 @@ describe("planColors (recreate)", () => {
       keep: {},
       reuse: false,
     });
+  });
+});
+
+describe("planColors (warm window)", () => {
+  const v1 = build("1.0.0");
+  const v2 = build("2.0.0");
+  const observed = {
+    active: "green" as const,
+    slots: { blue: v1, green: v2 },
+    switchedAt: "2026-11-22T10:00:00Z",
+  };
+
+  it("keeps the previous colour warm within the window", () => {
+    const plan = planColors(observed, build("3.0.0"), "blue-green", {
+      minutes: 60,
+      now: new Date("2026-11-22T10:59:00Z"),
+    });
+    expect(plan).toEqual({
+      candidate: "blue",
+      live: "green",
+      warm: "green",
+      keep: { green: v2 },
+      reuse: false,
+    });
+    expect(warmWindowOver(observed.switchedAt, { minutes: 60, now: new Date("2026-11-22T10:59:00Z") })).toBe(
+      false,
+    );
+  });
+
+  it("stops keeping it once the window is over, so a rollback to it redeploys", () => {
+    const now = new Date("2026-11-22T11:01:00Z");
+    expect(warmWindowOver(observed.switchedAt, { minutes: 60, now })).toBe(true);
+    // Releasing 2.0.0 again changes nothing; releasing 3.0.0 goes to blue, and blue's 1.0.0 is not kept.
+    expect(planColors(observed, v2, "blue-green", { minutes: 60, now })).toEqual({
+      candidate: "green",
+      live: "green",
+      warm: null,
+      keep: {},
+      reuse: true,
+    });
+  });
+
+  it("still treats a rollback to the expired colour's build as a routing change while it runs", () => {
+    const now = new Date("2026-11-22T11:01:00Z");
+    expect(planColors(observed, v1, "blue-green", { minutes: 60, now }).reuse).toBe(true);
+  });
+
+  it("keeps a colour whose switch time is unknown", () => {
+    expect(warmWindowOver(null, { minutes: 1, now: new Date() })).toBe(false);
   });
 });

@@ -269,8 +269,8 @@ describe("the kubernetes platform's releases", () => {
     expect(record.metadata.name).toBe("shipgate-record-chg-200-1-0-0");
     const written = JSON.parse(record.data["record.json"] ?? "{}") as { results: Record<string, unknown> };
     expect(written.results["sample-app"]).toMatchObject({
-      gate: { verdict: "passed", at: jobCompletedAt },
-      verification: { verdict: "passed", at: jobCompletedAt },
+      gate: { verdict: "passed", rounds: null, at: jobCompletedAt },
+      verification: { verdict: "passed", errorRate: null, p95LatencyMs: null, at: jobCompletedAt },
     });
   });
 
