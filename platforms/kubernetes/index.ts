@@ -407,16 +407,7 @@ export class KubernetesPlatform implements Platform {
     return { resource: job };
   }
 
-  migration(
-    name: string,
-    args: {
-      service: string;
-      artifact: ArtifactRef;
-      migrations: readonly string[];
-      backupId: pulumi.Input<string>;
-    },
-    opts: StepOptions,
-  ): PlatformStep {
+  migration(name: string, args: Parameters<Platform["migration"]>[1], opts: StepOptions): PlatformStep {
     const kube = this.kube(args.service);
     if (!kube.migrationCommand) {
       throw new Error(
