@@ -1,6 +1,10 @@
 // The program under Pulumi mocks: the exact resources it registers from the stack's config.
+import type * as pulumi from "@pulumi/pulumi";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { installMocks } from "./mocks";
+import { installMocks, valueOf } from "./mocks";
 
 describe("the program (index.ts)", () => {
   it("registers the local working directory from the stack's config", async () => {
@@ -25,5 +29,74 @@ describe("the program (index.ts)", () => {
     await import("../../index");
     await mocks.settle();
     expect(mocks.registrations.map((r) => r.inputs["path"])).toEqual([".shipgate/demo"]);
+  });
+});
+
+describe("the program with a release manifest (index.ts)", () => {
+  it("releases the manifest on the local platform, after the working directory, and exports where users are served", async () => {
+    vi.resetModules();
+    // A working folder that does not exist: observe() finds nothing running, as on a first release.
+    const workDir = `.shipgate/unit-${randomBytes(4).toString("hex")}`;
+    const mocks = await installMocks(
+      {
+        "shipgate:workDir": workDir,
+        "shipgate:manifest": "releases/sample-app/v1.yaml",
+        "shipgate:services": JSON.stringify({
+          "sample-app": { port: 32000, artifacts: ".shipgate/artifacts/sample-app", stateful: false },
+        }),
+      },
+      {
+        stack: "unit",
+        outputs: (r) =>
+          r.type.endsWith(":Router") || r.type.endsWith(":Slot")
+            ? { url: `http://127.0.0.1:${String(r.inputs["port"])}` }
+            : r.type.endsWith(":Switch")
+              ? { active: r.inputs["color"] }
+              : r.type.endsWith(":Record")
+                ? { markdownPath: `${workDir}/records/CHG-100-1.0.0.md` }
+                : {},
+      },
+    );
+    const program = await import("../../index");
+    await mocks.settle();
+    expect(existsSync(join(__dirname, "..", "..", workDir))).toBe(false);
+
+    const local = (kind: string) => `pulumi-nodejs:dynamic/shipgate/local:${kind}`;
+    expect(mocks.registrations.map(({ type, name }) => `${type} ${name}`)).toEqual([
+      `${local("Directory")} workdir`,
+      "shipgate:release:Release release",
+      "shipgate:release:ReleaseAnchor release-anchor",
+      "pulumi-nodejs:dynamic/shipgate/release:Evidence release-anchor-evidence",
+      "shipgate:notify:Notification release-announce",
+      `${local("Notification")} release-announce-send`,
+      "shipgate:deploy:BlueGreenService sample-app",
+      `${local("Router")} sample-app-router`,
+      `${local("Slot")} sample-app-blue`,
+      "shipgate:gate:HealthGate sample-app-gate",
+      `${local("Gate")} sample-app-gate-checks`,
+      "shipgate:traffic:TrafficSwitch sample-app-switch",
+      `${local("Switch")} sample-app-switch-route`,
+      "shipgate:verify:PostPromotionVerification sample-app-verify",
+      `${local("Verification")} sample-app-verify-bake`,
+      "shipgate:record:DeploymentRecord release-record",
+      `${local("Record")} release-record-write`,
+      "shipgate:notify:Notification release-complete",
+      `${local("Notification")} release-complete-send`,
+    ]);
+    const release = mocks.registrations.find((r) => r.name === "release");
+    expect(release?.dependsOn).toEqual(["workdir"]);
+    const slot = mocks.registrations.find((r) => r.name === "sample-app-blue");
+    expect(slot?.inputs["dir"]).toBe(`${workDir}/services/sample-app/blue`);
+    expect(slot?.inputs["port"]).toBe(32001);
+    const evidence = mocks.registrations.find((r) => r.name === "release-anchor-evidence");
+    expect(evidence?.inputs["manifestPath"]).toBe("releases/sample-app/v1.yaml");
+    expect(evidence?.inputs["stack"]).toBe("unit");
+
+    expect(await valueOf(program.url as pulumi.Output<string>)).toBe("http://127.0.0.1:32000");
+    expect(await valueOf(program.activeColor as pulumi.Output<string>)).toBe("blue");
+    expect(await valueOf(program.liveVersion as pulumi.Output<string | null>)).toBe("1.0.0");
+    expect(await valueOf(program.deploymentRecord as pulumi.Output<string>)).toBe(
+      `${workDir}/records/CHG-100-1.0.0.md`,
+    );
   });
 });
