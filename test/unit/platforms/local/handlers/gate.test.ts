@@ -1,0 +1,102 @@
+// The Gate handler: its diff, and create against a small HTTP server on 127.0.0.1 (a candidate that
+// passes, and one that answers the wrong version and fails the update naming the trigger).
+import { type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HttpCheckSpec } from "../../../../../components/platform";
+import { type GateInputs, type GateOutputs, handlers } from "../../../../../platforms/local/handlers/gate";
+import { crud } from "./helpers";
+
+const ops = crud(handlers);
+
+let server: Server;
+let target: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(req.url === "/version" ? { version: "1.0.0" } : { status: "ok" }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const checks = (version: string): HttpCheckSpec[] => [
+  { name: "health", kind: "technical", path: "/health", expect: { status: 200 } },
+  { name: "version", kind: "technical", path: "/version", expect: { status: 200, version } },
+];
+const inputs = (version = "1.0.0"): GateInputs => ({
+  service: "web",
+  releaseKey: `CHG-1@${version}`,
+  target,
+  digest: `sha256:${"1".repeat(64)}`,
+  checks: checks(version),
+  policy: { consecutiveSuccesses: 2, failureThreshold: 2, intervalMs: 20, timeoutMs: 5000 },
+  notificationsLog: "notifications.log",
+});
+const olds = (): GateOutputs => ({
+  ...inputs(),
+  verdict: "passed",
+  rounds: 2,
+  passedAt: "2026-11-22T10:00:00.000Z",
+});
+
+describe("Gate diff", () => {
+  it("does not run again for the same release, build, target, checks and policy", async () => {
+    expect(await handlers.diff("", "id", olds(), inputs())).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    expect(
+      (await handlers.diff("", "id", olds(), { ...inputs(), notificationsLog: "other.log" })).changes,
+    ).toBe(false);
+  });
+
+  it("runs again (in place) for another release, build, target, check or policy", async () => {
+    for (const news of [
+      { ...inputs(), releaseKey: "CHG-2@1.0.0" },
+      { ...inputs(), digest: `sha256:${"2".repeat(64)}` },
+      { ...inputs(), target: "http://127.0.0.1:1" },
+      { ...inputs(), checks: checks("1.0.1") },
+      { ...inputs(), policy: { ...inputs().policy, timeoutMs: 6000 } },
+    ]) {
+      expect(await handlers.diff("", "id", olds(), news)).toEqual({
+        changes: true,
+        replaces: [],
+        deleteBeforeReplace: false,
+      });
+    }
+  });
+
+  it("replaces for another service", async () => {
+    expect(await handlers.diff("", "id", olds(), { ...inputs(), service: "api" })).toEqual({
+      changes: true,
+      replaces: ["service"],
+      deleteBeforeReplace: false,
+    });
+  });
+});
+
+describe("Gate create", () => {
+  it("passes a healthy candidate after the consecutive successes the policy asks for", async () => {
+    const created = await ops.create("", inputs());
+    expect(created.id).toBe("web-gate");
+    expect(created.outs).toEqual({
+      ...inputs(),
+      verdict: "passed",
+      rounds: 2,
+      passedAt: created.outs.passedAt,
+    });
+  });
+
+  it("fails the update, naming the trigger and the check, when the candidate is not the pinned version", async () => {
+    await expect(ops.create("", inputs("2.0.0"))).rejects.toThrow(
+      /^pre-promotion gate of web \(CHG-1@2\.0\.0\) failed: Gate failed with rollback trigger errors .*check "version" \(technical\) failed 2 times.* No traffic was switched: users stay on the live version\./s,
+    );
+  });
+});

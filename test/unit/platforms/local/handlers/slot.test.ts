@@ -1,0 +1,169 @@
+// The Slot handler: its diff as a plain function, and create/read/update/delete against a temporary
+// project folder with the sample app's real builds, run as real processes on 127.0.0.1.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SlotInputs, type SlotOutputs, handlers } from "../../../../../platforms/local/handlers/slot";
+import {
+  isRunning,
+  portAccepts,
+  readProcessRecord,
+  stopByPidFile,
+} from "../../../../../platforms/local/process-ops";
+import { type TestProject, freePorts, getJson, testProject, crud } from "./helpers";
+
+const ops = crud(handlers);
+
+let project: TestProject;
+let port: number;
+
+beforeAll(async () => {
+  project = testProject("slot", true);
+  port = await freePorts(1);
+});
+
+afterAll(async () => {
+  await stopByPidFile(join(project.dir, "slots/blue/app.pid.json"), 2000);
+  project.remove();
+});
+
+function inputs(version: string, overrides: Partial<SlotInputs> = {}): SlotInputs {
+  const build = project.build(version);
+  return {
+    service: "web",
+    color: "blue",
+    dir: "slots/blue",
+    dataDir: "data/web",
+    port,
+    command: ["node", "server.mjs"],
+    spec: {
+      version,
+      artifact: { source: "artifacts", version, digest: build.digest },
+      env: { GREETING: "hi" },
+    },
+    artifactDir: `artifacts/${version}`,
+    ...overrides,
+  };
+}
+
+const outputsOf = (i: SlotInputs, running = true): SlotOutputs => ({
+  ...i,
+  pid: 1,
+  url: `http://127.0.0.1:${i.port}`,
+  running,
+  startedAt: "2026-11-22T10:00:00.000Z",
+});
+
+describe("Slot diff", () => {
+  const olds = () => outputsOf(inputs("1.0.0"));
+
+  it("changes nothing for the same deployment of a running colour", async () => {
+    expect(await handlers.diff("", "web-blue", olds(), inputs("1.0.0"))).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
+  });
+
+  it("updates in place for another build, env, command, port, artifact or data folder", async () => {
+    const changed: Partial<SlotInputs>[] = [
+      { spec: inputs("2.0.0").spec },
+      { spec: { ...inputs("1.0.0").spec, env: { GREETING: "hello" } } },
+      { command: ["node", "--no-warnings", "server.mjs"] },
+      { port: port + 10 },
+      { artifactDir: "elsewhere/1.0.0" },
+      { dataDir: "data/other" },
+    ];
+    for (const change of changed) {
+      expect(await handlers.diff("", "web-blue", olds(), inputs("1.0.0", change))).toEqual({
+        changes: true,
+        replaces: [],
+        deleteBeforeReplace: true,
+      });
+    }
+  });
+
+  it("replaces, stopping the old process first, for another service, colour or folder", async () => {
+    expect(
+      await handlers.diff(
+        "",
+        "web-blue",
+        olds(),
+        inputs("1.0.0", { service: "api", color: "green", dir: "x" }),
+      ),
+    ).toEqual({ changes: true, replaces: ["service", "color", "dir"], deleteBeforeReplace: true });
+  });
+
+  it("starts again a colour whose process is no longer running", async () => {
+    const stopped = outputsOf(inputs("1.0.0"), false);
+    expect(await handlers.diff("", "web-blue", stopped, inputs("1.0.0"))).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
+  });
+});
+
+describe("Slot create, read, update and delete", () => {
+  const pidFile = () => join(project.dir, "slots/blue/app.pid.json");
+
+  it("refuses a build whose digest is not the one pinned, and starts nothing", async () => {
+    const wrong = inputs("1.0.0", {
+      spec: {
+        ...inputs("1.0.0").spec,
+        artifact: { ...inputs("1.0.0").spec.artifact, digest: project.build("2.0.0").digest },
+      },
+    });
+    await expect(ops.create(project.dir, wrong)).rejects.toThrow(
+      `has digest ${project.build("1.0.0").digest}, expected ${project.build("2.0.0").digest}: refusing to copy it`,
+    );
+    expect(existsSync(pidFile())).toBe(false);
+    expect(await portAccepts(port)).toBe(false);
+  });
+
+  it("copies the build in, starts it on its port with the spec's env, and records what it runs", async () => {
+    const created = await ops.create(project.dir, inputs("1.0.0"));
+    expect(created.id).toBe("web-blue");
+    expect(created.outs).toMatchObject({
+      ...inputs("1.0.0"),
+      url: `http://127.0.0.1:${port}`,
+      running: true,
+    });
+    expect(await getJson(port, "/version")).toEqual({ version: "1.0.0", schema: 1 });
+    const record = await readProcessRecord(pidFile());
+    expect(record?.pid).toBe(created.outs.pid);
+    expect(record && isRunning(record)).toBe(true);
+    expect(JSON.parse(readFileSync(join(project.dir, "slots/blue/spec.json"), "utf8"))).toEqual(
+      inputs("1.0.0").spec,
+    );
+    expect(existsSync(join(project.dir, "data/web"))).toBe(true);
+    const read = await ops.read(project.dir, "web-blue", created.outs);
+    expect(read).toEqual({ id: "web-blue", props: { ...created.outs, running: true } });
+  });
+
+  it("notices a process that died, and starts it again on update", async () => {
+    const before = await readProcessRecord(pidFile());
+    if (!before) throw new Error("no pid file");
+    process.kill(before.pid, "SIGKILL");
+    for (let i = 0; i < 50 && isRunning(before); i += 1) await new Promise((r) => setTimeout(r, 20));
+    const olds = outputsOf(inputs("1.0.0"));
+    const read = await ops.read(project.dir, "web-blue", olds);
+    expect(read.props?.running).toBe(false);
+    expect(
+      (await handlers.diff(project.dir, "web-blue", read.props as SlotOutputs, inputs("1.0.0"))).changes,
+    ).toBe(true);
+    const updated = await ops.update(project.dir, "web-blue", read.props as SlotOutputs, inputs("1.0.0"));
+    expect(updated.outs?.pid).not.toBe(before.pid);
+    expect(await getJson(port, "/health")).toEqual({ status: "ok", version: "1.0.0" });
+  });
+
+  it("deletes: stops the process and removes the colour's folder", async () => {
+    const record = await readProcessRecord(pidFile());
+    if (!record) throw new Error("no pid file");
+    await ops.delete(project.dir, "web-blue", outputsOf(inputs("1.0.0")));
+    expect(isRunning(record)).toBe(false);
+    expect(await portAccepts(port)).toBe(false);
+    expect(existsSync(join(project.dir, "slots/blue"))).toBe(false);
+    expect(existsSync(join(project.dir, "data/web"))).toBe(true);
+  });
+});
