@@ -105,7 +105,11 @@ export interface ReleaseStack extends ThrowawayStack {
   readonly workDirPath: string;
   /** Where users are served (the router); blue is port+1, green port+2, the router's admin port+3. */
   readonly port: number;
-  /** Sets `shipgate:manifest` and runs `pulumi up --refresh` with the policy pack, as the main job does. */
+  /**
+   * Sets `shipgate:manifest` and runs `pulumi up --refresh`, as the main job does; with the policy
+   * pack only when the stack was created with `policyPack: true` (the sample manifests carry no
+   * approvals, which the approval policies refuse: the policy gate has its own tests).
+   */
   release(manifest: string, options?: { onEvent?: (event: EngineEvent) => void }): Promise<UpResult>;
   /** The same, for a release that must fail: the error it failed with (a success fails the test). */
   releaseFailure(manifest: string): Promise<Error>;
@@ -123,6 +127,8 @@ export interface ReleaseStackOptions {
   /** The router's port; the test file's own range (nothing else may use port..port+3). */
   readonly port: number;
   readonly service?: Record<string, unknown>;
+  /** Run every release through the policy pack in policies/ (default false). */
+  readonly policyPack?: boolean;
 }
 
 /**
@@ -148,7 +154,11 @@ export async function createReleaseStack(options: ReleaseStackOptions): Promise<
   await configureService(options.service);
   const release = async (manifest: string, upOptions: { onEvent?: (event: EngineEvent) => void } = {}) => {
     await stack.setConfig("shipgate:manifest", { value: manifestPath(manifest) });
-    return stack.up({ refresh: true, policyPacks: [policyPackPath], ...upOptions });
+    return stack.up({
+      refresh: true,
+      ...(options.policyPack ? { policyPacks: [policyPackPath] } : {}),
+      ...upOptions,
+    });
   };
   return {
     stack,
