@@ -1,0 +1,58 @@
+// `pulumi destroy` of a stack that released the sample app: no process of the stack is left
+// running, and its working folder holds only what docs/local-platform.md says is kept (data,
+// backups, records and the notifications log).
+import { readdirSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createReleaseStack,
+  filesUnder,
+  listProcesses,
+  processesUnder,
+  readJsonFile,
+  type ReleaseStack,
+} from "./harness";
+
+const port = 21030;
+
+describe("destroying a stack that released the sample app", () => {
+  let stack: ReleaseStack;
+
+  beforeAll(async () => {
+    stack = await createReleaseStack({ port });
+  });
+
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+
+  it("stops every process and keeps only data, backups, records and the notifications log", async () => {
+    expect((await stack.release("v1.yaml")).summary.result).toBe("succeeded");
+    expect((await stack.release("v2.yaml")).summary.result).toBe("succeeded");
+    const pids = [
+      readJsonFile<{ pid: number }>(stack.paths.routerPid)?.pid,
+      stack.slotPid("blue"),
+      stack.slotPid("green"),
+    ];
+    expect(pids.every((pid) => typeof pid === "number")).toBe(true);
+    expect(processesUnder(stack.workDirPath)).toHaveLength(3);
+
+    const destroy = await stack.stack.destroy();
+
+    expect(destroy.summary.result).toBe("succeeded");
+    expect(processesUnder(stack.workDirPath)).toEqual([]);
+    const running = new Set(listProcesses().map((p) => p.pid));
+    expect(pids.filter((pid) => pid !== undefined && running.has(pid))).toEqual([]);
+    expect(readdirSync(stack.workDirPath).sort()).toEqual([
+      "backups",
+      "data",
+      "notifications.log",
+      "records",
+    ]);
+    const files = filesUnder(stack.workDirPath);
+    expect(files).toContain("data/sample-app/items.json");
+    expect(files).toContain("records/latest.json");
+    expect(files.filter((f) => f.startsWith("backups/sample-app/CHG-10")).length).toBeGreaterThan(0);
+    const state = await stack.stack.exportStack();
+    expect(state.deployment.resources ?? []).toEqual([]);
+  });
+});
