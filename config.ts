@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { kubernetesConfigSchema } from "./platforms/kubernetes/config";
 
 /** The platforms a stack can target. `local` runs real processes on this machine, no cloud account. */
 export const platforms = ["local", "kubernetes", "aws"] as const;
@@ -82,6 +83,19 @@ export const stackConfigSchema = z.strictObject({
   notifications: z.strictObject({ webhookUrl: z.url().optional() }).default({}),
   /** Rollback with data restore: the backup id to restore before the switch. */
   restoreBackup: z.string().min(1).optional(),
+  /** The kubernetes platform's settings (namespace, runner image, per-service pods): docs/kubernetes.md. */
+  kubernetes: kubernetesConfigSchema.optional(),
+});
+
+const stackConfigRules = stackConfigSchema.superRefine((config, ctx) => {
+  if (config.platform === "kubernetes" && !config.kubernetes) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["kubernetes"],
+      message:
+        "expected the kubernetes platform's settings (at least namespace and runnerImage) when shipgate:platform is kubernetes",
+    });
+  }
 });
 
 export type ServiceSettings = z.infer<typeof serviceSchema>;
@@ -91,14 +105,14 @@ export type StackConfig = Omit<z.infer<typeof stackConfigSchema>, "workDir"> & {
 export type RawStackConfig = Record<string, unknown>;
 
 /** Keys whose values are structured (set with `pulumi config set --path` or as YAML objects). */
-const structuredKeys = new Set(["services", "notifications"]);
+const structuredKeys = new Set(["services", "notifications", "kubernetes"]);
 
 /**
  * Validates the stack's raw `shipgate:*` config. Every problem is reported at once, each naming the
  * config key and what was expected.
  */
 export function parseStackConfig(raw: RawStackConfig, stack: string): StackConfig {
-  const result = stackConfigSchema.safeParse(raw);
+  const result = stackConfigRules.safeParse(raw);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const key = issue.path.length > 0 ? `shipgate:${issue.path.map(String).join(".")}` : "shipgate";

@@ -6,6 +6,7 @@ import type { Platform } from "./components/platform";
 import { loadStackConfig, type StackConfig } from "./config";
 import { Directory } from "./platforms/local/directory";
 import { LocalPlatform } from "./platforms/local";
+import { KubernetesPlatform } from "./platforms/kubernetes";
 import { describeIssue, loadManifestFile } from "./release";
 
 const projectDir = process.cwd();
@@ -21,10 +22,18 @@ function platformFor(settings: StackConfig): Platform {
         services: settings.services,
         ...(settings.notifications.webhookUrl ? { webhookUrl: settings.notifications.webhookUrl } : {}),
       });
+    case "kubernetes":
+      return new KubernetesPlatform({
+        projectDir,
+        // parseStackConfig requires these settings when the platform is kubernetes.
+        config: settings.kubernetes as NonNullable<StackConfig["kubernetes"]>,
+        services: settings.services,
+        ...(settings.notifications.webhookUrl ? { webhookUrl: settings.notifications.webhookUrl } : {}),
+      });
     default:
       throw new Error(
         `shipgate:platform: "${settings.platform}" has no platform adapter in this version of shipgate; ` +
-          `expected "local". Set it with \`npm run pulumi -- config set shipgate:platform local --stack ${stack}\`.`,
+          `expected "local" or "kubernetes". Set it with \`npm run pulumi -- config set shipgate:platform local --stack ${stack}\`.`,
       );
   }
 }
@@ -42,7 +51,10 @@ function loadManifest(path: string) {
 }
 
 // The local platform's working folder; releases keep their data, backups and records under it.
-const workDir = new Directory("workdir", { path: config.workDir, removeOnDelete: "ifEmpty" });
+const workDir =
+  config.platform === "local"
+    ? new Directory("workdir", { path: config.workDir, removeOnDelete: "ifEmpty" })
+    : undefined;
 
 let release: Release | undefined;
 if (config.manifest) {
@@ -58,14 +70,14 @@ if (config.manifest) {
       services: config.services,
       ...(config.restoreBackup ? { restoreBackup: config.restoreBackup } : {}),
     },
-    { dependsOn: [workDir] },
+    { dependsOn: workDir ? [workDir] : [] },
   );
 }
 
 const first = release ? Object.entries(release.services)[0] : undefined;
 
 export const platform = config.platform;
-export const workDirPath = workDir.absolutePath;
+export const workDirPath = workDir?.absolutePath;
 /** Where users are served. */
 export const url = first?.[1].url;
 /** The colour users are sent to. */
