@@ -1,0 +1,353 @@
+#!/usr/bin/env node
+// Benchmarks of a release on the local platform, each printed as a ratio to a baseline measured in
+// the same run (machines are noisy; compare ratios, not milliseconds). Not a test: it asserts
+// nothing; it prints a table and writes the figures to .bench/release.json.
+//
+//   1. Rollback (releasing the previous manifest while its build is still warm) against a no-op
+//      `pulumi up` of the same stack.
+//   2. Requests through the router against requests straight to the app, under the same load.
+//   3. createBackup of a generated data folder against a plain recursive copy (fs.cp) of it.
+//
+// It uses a throwaway stack `bench-<random>` in a private file backend under the system's temporary
+// folder, with its own ports and working folder, and destroys and removes all of it at the end.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cp, mkdir, writeFile } from "node:fs/promises";
+import * as http from "node:http";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parse, stringify } from "yaml";
+import { buildIfStale } from "./lib/build.mjs";
+import { engineEnv, requireEngine, root } from "./lib/engine.mjs";
+
+const loadClients = 8;
+const loadSeconds = 5;
+const backupMegabytes = 200;
+const backupFileKilobytes = 100;
+
+const log = (message) => process.stderr.write(`bench: ${message}\n`);
+
+buildIfStale();
+const engine = requireEngine();
+const backendDir = mkdtempSync(join(tmpdir(), "shipgate-bench-backend-"));
+const env = engineEnv(engine, { ...process.env, PULUMI_BACKEND_URL: `file://${backendDir}` });
+const stack = `bench-${randomBytes(4).toString("hex")}`;
+const workDir = `.shipgate/${stack}`;
+const stackFile = join(root, "stacks", `Pulumi.${stack}.yaml`);
+const scratch = mkdtempSync(join(tmpdir(), "shipgate-bench-data-"));
+
+/** Runs the engine in the project; resolves with its duration, or rejects with its output. */
+function pulumi(args) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(join(engine.binDir, "pulumi"), [...args, "--stack", stack, "--cwd", root], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code === 0) resolve({ ms, output });
+      else reject(new Error(`pulumi ${args.join(" ")} failed (exit ${code}):\n${output.slice(-4000)}`));
+    });
+  });
+}
+
+function portAccepts(port) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(300, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/** Four free consecutive ports below Linux's ephemeral range: router, blue, green, admin. */
+async function freePorts() {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const base = 30_000 + Math.floor(Math.random() * 2_700);
+    const taken = await Promise.all([0, 1, 2, 3].map((i) => portAccepts(base + i)));
+    if (!taken.some(Boolean)) return base;
+  }
+  throw new Error("no four free ports in 30000-32699");
+}
+
+/** The stack's config, written next to the encryption salt `pulumi stack init` put in its file. */
+function writeStackConfig(port, manifest) {
+  const file = existsSync(stackFile) ? (parse(readFileSync(stackFile, "utf8")) ?? {}) : {};
+  file.config = {
+    "shipgate:platform": "local",
+    "shipgate:workDir": workDir,
+    "shipgate:manifest": manifest,
+    "shipgate:services": {
+      "sample-app": {
+        port,
+        command: ["node", "server.mjs"],
+        healthPath: "/health",
+        artifacts: ".shipgate/artifacts/sample-app",
+        maxLatencyMs: 1000,
+        gate: { consecutiveSuccesses: 2, failureThreshold: 3, intervalMs: 100, timeoutMs: 15000 },
+        verification: { bakeTimeMs: 1000, intervalMs: 100, maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
+        warmWindowMinutes: 60,
+        keepBackups: 5,
+      },
+    },
+  };
+  writeFileSync(stackFile, stringify(file));
+}
+
+const up = (...extra) =>
+  pulumi(["up", "--yes", "--skip-preview", "--non-interactive", "--diff=false", ...extra]);
+
+/** The stack's outputs, to check that a release did what the figures assume. */
+async function outputs() {
+  const { output } = await pulumi(["stack", "output", "--json"]);
+  return JSON.parse(output);
+}
+
+/** The colour the router answered one request with (x-shipgate-color). */
+function routedColor(port) {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port, path: "/version" }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.headers["x-shipgate-color"]));
+      })
+      .on("error", reject);
+  });
+}
+
+/** `clients` keep-alive clients, each sending GET requests one after another for `seconds`. */
+async function load(port, clients, seconds) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const latencies = [];
+  let failed = 0;
+  const deadline = Date.now() + seconds * 1000;
+  const one = () =>
+    new Promise((resolve) => {
+      const started = process.hrtime.bigint();
+      const req = http.get({ host: "127.0.0.1", port, path: "/health", agent, timeout: 5000 }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+          else failed += 1;
+          resolve();
+        });
+      });
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", () => {
+        failed += 1;
+        resolve();
+      });
+    });
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (Date.now() < deadline) await one();
+    }),
+  );
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? NaN;
+  const mean = latencies.reduce((sum, ms) => sum + ms, 0) / latencies.length;
+  return {
+    ok: latencies.length,
+    failed,
+    mean,
+    p50: at(0.5),
+    p95: at(0.95),
+    perSecond: latencies.length / seconds,
+  };
+}
+
+/** A data folder of `megabytes` in files of `kilobytes`, 100 to a sub-folder. */
+async function generateData(dir, megabytes, kilobytes) {
+  const count = Math.round((megabytes * 1024) / kilobytes);
+  for (let i = 0; i < count; i += 1) {
+    const sub = join(dir, `part-${String(Math.floor(i / 100)).padStart(3, "0")}`);
+    if (i % 100 === 0) await mkdir(sub, { recursive: true });
+    await writeFile(join(sub, `item-${i}.bin`), randomBytes(kilobytes * 1024));
+  }
+  return { files: count, bytes: count * kilobytes * 1024 };
+}
+
+async function timed(fn) {
+  const started = process.hrtime.bigint();
+  const result = await fn();
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, result };
+}
+
+const figures = {};
+let created = false;
+try {
+  const port = await freePorts();
+  log(`stack ${stack} in ${backendDir}, router on 127.0.0.1:${port}, working folder ${workDir}`);
+  await pulumi(["stack", "init", "--secrets-provider", "passphrase"]);
+  created = true;
+
+  // 1. Rollback against a no-op up. v1, then v2 (v1 stays warm on blue), then back to v1.
+  writeStackConfig(port, "releases/sample-app/v1.yaml");
+  log("release v1 (first release) ...");
+  const first = await up();
+  writeStackConfig(port, "releases/sample-app/v2.yaml");
+  log("release v2 (green; v1 stays warm on blue) ...");
+  const second = await up();
+  // The first run after a release rewrites the deployment record (its colours are planned from what
+  // runs now, so "previous" becomes null); from the second run on, an up of v2 changes nothing.
+  log("pulumi up of v2 again (settles the record), then a no-op up twice (--expect-no-changes) ...");
+  const settle = await up();
+  const noops = [(await up("--expect-no-changes")).ms, (await up("--expect-no-changes")).ms];
+  const noop = (noops[0] + noops[1]) / 2;
+  writeStackConfig(port, "releases/sample-app/v1.yaml");
+  log("rollback: release v1 again while it is warm on blue ...");
+  const rollback = await up();
+  const after = await outputs();
+  if (after.activeColor !== "blue" || after.liveVersion !== "1.0.0") {
+    throw new Error(
+      `after the rollback users should get 1.0.0 on blue, the stack says ${JSON.stringify(after)}`,
+    );
+  }
+  figures.rollback = {
+    rollbackMs: rollback.ms,
+    noopUpMs: noop,
+    noopUpRunsMs: noops,
+    firstReleaseMs: first.ms,
+    settlingUpMs: settle.ms,
+    secondReleaseMs: second.ms,
+    ratio: rollback.ms / noop,
+  };
+
+  // 2. Through the router against straight to the app (blue, live again after the rollback).
+  log(
+    `load: ${loadClients} keep-alive clients for ${loadSeconds} s straight to blue, then through the router ...`,
+  );
+  const color = await routedColor(port);
+  if (color !== "blue") throw new Error(`the router answers from ${String(color)}, expected blue`);
+  const direct = await load(port + 1, loadClients, loadSeconds);
+  const routed = await load(port, loadClients, loadSeconds);
+  figures.router = {
+    clients: loadClients,
+    seconds: loadSeconds,
+    direct,
+    router: routed,
+    addedMeanMs: routed.mean - direct.mean,
+    addedP95Ms: routed.p95 - direct.p95,
+    meanRatio: routed.mean / direct.mean,
+    p95Ratio: routed.p95 / direct.p95,
+    throughputRatio: routed.perSecond / direct.perSecond,
+  };
+
+  // 3. createBackup against fs.cp of the same generated data (page cache warm for both).
+  log(`backup: generating ${backupMegabytes} MB in ${backupFileKilobytes} KB files ...`);
+  const dataDir = join(scratch, "data");
+  const size = await generateData(dataDir, backupMegabytes, backupFileKilobytes);
+  const { createBackup } = await import(pathToFileURL(join(root, "dist/platforms/local/backup-ops.js")).href);
+  const copy = await timed(() => cp(dataDir, join(scratch, "copy"), { recursive: true }));
+  const backup = await timed(() =>
+    createBackup({ dataDir, backupRoot: join(scratch, "backups"), backupId: "bench" }),
+  );
+  const mbPerSecond = (ms) => size.bytes / 1024 / 1024 / (ms / 1000);
+  figures.backup = {
+    files: size.files,
+    bytes: size.bytes,
+    backupMs: backup.ms,
+    copyMs: copy.ms,
+    backupMBps: mbPerSecond(backup.ms),
+    copyMBps: mbPerSecond(copy.ms),
+    ratio: mbPerSecond(backup.ms) / mbPerSecond(copy.ms),
+  };
+} finally {
+  log("cleaning up: destroy, remove the stack, its backend, its working folder and the generated data ...");
+  try {
+    if (created) await pulumi(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
+  } catch (error) {
+    process.stderr.write(`${error.message}\n`);
+  }
+  try {
+    if (created) await pulumi(["stack", "rm", "--yes", "--force"]);
+  } catch (error) {
+    process.stderr.write(`${error.message}\n`);
+  }
+  rmSync(stackFile, { force: true });
+  rmSync(join(root, workDir), { recursive: true, force: true });
+  rmSync(backendDir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+const ms = (value) => `${value.toFixed(0)} ms`;
+const { rollback, router, backup } = figures;
+const rows = [
+  [
+    "rollback (v1 warm on blue)",
+    ms(rollback.rollbackMs),
+    `no-op up ${ms(rollback.noopUpMs)}`,
+    rollback.ratio,
+  ],
+  [
+    "failed requests, router",
+    `${router.router.failed} of ${router.router.ok + router.router.failed}`,
+    `direct ${router.direct.failed} of ${router.direct.ok + router.direct.failed}`,
+    null,
+  ],
+  [
+    "mean latency, router",
+    `${router.router.mean.toFixed(2)} ms`,
+    `direct ${router.direct.mean.toFixed(2)} ms`,
+    router.meanRatio,
+  ],
+  [
+    "p95 latency, router",
+    `${router.router.p95.toFixed(2)} ms`,
+    `direct ${router.direct.p95.toFixed(2)} ms`,
+    router.p95Ratio,
+  ],
+  [
+    "requests/s, router",
+    router.router.perSecond.toFixed(0),
+    `direct ${router.direct.perSecond.toFixed(0)}`,
+    router.throughputRatio,
+  ],
+  [
+    "backup MB/s (createBackup)",
+    backup.backupMBps.toFixed(0),
+    `fs.cp ${backup.copyMBps.toFixed(0)}`,
+    backup.ratio,
+  ],
+];
+process.stdout.write(
+  `\n${"figure".padEnd(30)}${"measured".padStart(16)}${"baseline".padStart(22)}${"ratio".padStart(8)}\n`,
+);
+for (const [label, value, baseline, ratio] of rows) {
+  const shown = ratio === null ? "-" : ratio.toFixed(2);
+  process.stdout.write(
+    `${label.padEnd(30)}${value.padStart(16)}${baseline.padStart(22)}${shown.padStart(8)}\n`,
+  );
+}
+process.stdout.write(
+  `
+What the ratios mean:
+- rollback: the time of \`pulumi up\` releasing v1 again while it still runs warm on blue (a routing
+  change: gate, switch, 1 s bake, record), over a no-op \`pulumi up\` of the same stack (the engine's
+  fixed cost). 1.0 would mean a rollback costs nothing beyond running the engine at all.
+- router: the same ${router.clients} keep-alive clients for ${router.seconds} s each, through the router and
+  straight to the app; failed requests are non-200 answers and errors (both should be 0); a latency
+  ratio of 1.0 means the router adds nothing, ${router.addedMeanMs.toFixed(2)} ms is what it adds on
+  average; requests/s below 1.0 is the share of the app's throughput left through the router.
+- backup: createBackup (copy, per-file consistency check, SHA-256 of every file, manifest) of
+  ${(backup.bytes / 1024 / 1024).toFixed(0)} MB in ${backup.files} files, over a plain fs.cp of the same data; 1.0 would mean
+  the checksums and checks cost nothing.
+`,
+);
+mkdirSync(join(root, ".bench"), { recursive: true });
+writeFileSync(join(root, ".bench", "release.json"), `${JSON.stringify({ stack, ...figures }, null, 2)}\n`);
+process.stdout.write("\nFigures written to .bench/release.json\n");
