@@ -1,7 +1,7 @@
 // One colour of a service: its build copied in (digest verified) and running as a detached process.
 import { isDeepStrictEqual } from "node:util";
-import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, rm, rmdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Color, SlotSpec } from "../../../components/platform";
 import { copyArtifact } from "../artifact-ops";
@@ -116,5 +116,10 @@ export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = {
     const f = files(projectDir, props);
     await stopByPidFile(f.pidFile);
     await rm(f.dir, { recursive: true, force: true });
+    // A warm colour does not depend on the router, so the router's delete may run first and find
+    // this folder still there: whichever goes last removes the service's folder and services/.
+    for (const folder of [dirname(f.dir), dirname(dirname(f.dir))]) {
+      await rmdir(folder).catch(() => undefined);
+    }
   },
 };
