@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Policy } from "@pulumi/policy";
 import {
@@ -64,4 +66,21 @@ describe("the pack", () => {
     ]);
     expect(local["approvals-verified"]).toBe("advisory");
   });
+
+  it.each(readdirSync(join(__dirname, "../../../policies/config")))(
+    "policies/config/%s names only the pack's policies and their parameters",
+    (file) => {
+      const config = JSON.parse(
+        readFileSync(join(__dirname, "../../../policies/config", file), "utf8"),
+      ) as Record<string, Record<string, unknown>>;
+      const policies = new Map(all.map((policy) => [policy.name, policy]));
+      for (const [name, settings] of Object.entries(config)) {
+        const schema = policies.get(name)?.configSchema?.properties;
+        expect(schema, name).toBeDefined();
+        for (const key of Object.keys(settings)) {
+          if (key !== "enforcementLevel") expect(Object.keys(schema ?? {}), `${name}.${key}`).toContain(key);
+        }
+      }
+    },
+  );
 });
