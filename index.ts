@@ -50,29 +50,30 @@ function loadManifest(path: string) {
   return check;
 }
 
-// The local platform's working folder; releases keep their data, backups and records under it.
-const workDir =
-  config.platform === "local"
-    ? new Directory("workdir", { path: config.workDir, removeOnDelete: "ifEmpty" })
-    : undefined;
-
 let release: Release | undefined;
 if (config.manifest) {
   const { manifest, digest } = loadManifest(config.manifest);
-  release = new Release(
-    "release",
-    {
-      platform: platformFor(config),
-      manifest,
-      digest,
-      manifestPath: config.manifest,
-      stack,
-      services: config.services,
-      ...(config.restoreBackup ? { restoreBackup: config.restoreBackup } : {}),
-    },
-    { dependsOn: workDir ? [workDir] : [] },
-  );
+  release = new Release("release", {
+    platform: platformFor(config),
+    manifest,
+    digest,
+    manifestPath: config.manifest,
+    stack,
+    services: config.services,
+    ...(config.restoreBackup ? { restoreBackup: config.restoreBackup } : {}),
+  });
 }
+
+// The local platform's working folder; releases keep their data, backups and records under it.
+// It waits for the release anchor, so an unapproved release changes nothing at all.
+const workDir =
+  config.platform === "local"
+    ? new Directory(
+        "workdir",
+        { path: config.workDir, removeOnDelete: "ifEmpty" },
+        { dependsOn: release ? [release.anchor] : [] },
+      )
+    : undefined;
 
 const first = release ? Object.entries(release.services)[0] : undefined;
 

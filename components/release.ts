@@ -60,6 +60,8 @@ export function desiredBuild(component: Manifest["components"][number], settings
  * the idle colour, pre-promotion gate, switch, post-promotion verification, record, notice.
  */
 export class Release extends pulumi.ComponentResource {
+  /** The release anchor: anything else the program does for the release should depend on it. */
+  public readonly anchor: ReleaseAnchor;
   public readonly services: Readonly<Record<string, ServiceOutcome>>;
   public readonly recordLocation: pulumi.Output<string>;
 
@@ -288,6 +290,7 @@ export class Release extends pulumi.ComponentResource {
       { parent: this, dependsOn: [record] },
     );
 
+    this.anchor = anchor;
     this.services = outcomes;
     this.recordLocation = record.location;
     this.registerOutputs({ recordLocation: this.recordLocation });

@@ -7,10 +7,12 @@
 //   npm run release:local -- releases/sample-app/v1.yaml --restore-data [--backup <id>]
 //                                                          # roll back to v1 and put back the data from
 //                                                          # before the live release changed it
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildIfStale } from "./lib/build.mjs";
 import { root } from "./lib/engine.mjs";
+import { clearStaleLocks } from "./lib/locks.mjs";
 import { runPulumi } from "./lib/run-pulumi.mjs";
 import { localStatus, printStatus } from "./status.mjs";
 
@@ -71,14 +73,32 @@ if (options["restore-data"]) {
   await runPulumi(["config", "rm", "shipgate:restoreBackup", "--stack", stack], { capture: true });
 }
 
+// An engine killed during an earlier release leaves its lock: remove it when that engine is gone.
+for (const lock of clearStaleLocks(stack)) {
+  step(`removed the lock of an engine that no longer runs (pid ${lock.pid}, since ${lock.timestamp})`);
+}
+
 // --refresh first reads what really runs (processes, the router's colour), so an interrupted or
 // rolled-back release is seen as it is before anything changes.
 step(`pulumi up --refresh --stack ${stack} with the policy pack in policies/`);
-await pulumi(["up", "--refresh", "--stack", stack, "--yes", "--policy-pack", join(root, "policies")]);
+// The pack's config for the stack (policies/config/<stack>.json) sets its enforcement levels and
+// trusted approver keys; see docs/policies.md.
+const policyConfig = join(root, "policies", "config", `${stack}.json`);
+await pulumi([
+  "up",
+  "--refresh",
+  "--stack",
+  stack,
+  "--yes",
+  "--policy-pack",
+  join(root, "policies"),
+  ...(existsSync(policyConfig) ? ["--policy-pack-config", policyConfig] : []),
+]);
 
 const outputs = JSON.parse(await pulumi(["stack", "output", "--stack", stack, "--json"], { capture: true }));
 step(`released to stack ${stack}`);
 for (const [key, value] of Object.entries(outputs)) {
   process.stdout.write(`  ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}\n`);
 }
-if (outputs.url) process.stdout.write(`\nServed at ${outputs.url} (${outputs.liveVersion} on ${outputs.activeColor}).\n`);
+if (outputs.url)
+  process.stdout.write(`\nServed at ${outputs.url} (${outputs.liveVersion} on ${outputs.activeColor}).\n`);

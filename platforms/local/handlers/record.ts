@@ -145,8 +145,13 @@ async function write(projectDir: string, inputs: RecordInputs): Promise<RecordOu
 
 export const handlers: LocalHandlers<RecordInputs, RecordOutputs> = {
   async diff(_projectDir, _id, olds, news) {
+    // A record documents a release run: it is written again when the release or what happened
+    // (the steps' results) changes, not when a later run of the same release plans differently
+    // (a run with nothing to do sees the release's colour as already live).
     const changes =
-      olds.releaseKey !== news.releaseKey || JSON.stringify(olds.record) !== JSON.stringify(news.record);
+      olds.releaseKey !== news.releaseKey ||
+      olds.dir !== news.dir ||
+      JSON.stringify(olds.record.results ?? {}) !== JSON.stringify(news.record.results ?? {});
     return { changes, replaces: [], deleteBeforeReplace: false };
   },
   async create(projectDir, inputs) {
