@@ -314,7 +314,10 @@ await ensureEngine();
 const { buildIfStale } = await import("./lib/build.mjs");
 buildIfStale((message) => log(message));
 // The sample app's builds, which the local stack's release manifests pin by digest.
-const sampleApp = spawnSync(process.execPath, [join(root, "scripts", "build-sample-app.mjs")], { cwd: root, encoding: "utf8" });
+const sampleApp = spawnSync(process.execPath, [join(root, "scripts", "build-sample-app.mjs")], {
+  cwd: root,
+  encoding: "utf8",
+});
 if (sampleApp.status !== 0) fail(`building the sample app failed:\n${sampleApp.stderr}`);
 log("sample app builds: .shipgate/artifacts/sample-app/");
 log(`ready in ${seconds(started)}`);

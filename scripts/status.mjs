@@ -19,7 +19,8 @@ function readJson(path) {
 /** The local stack's working folder and services, from stacks/Pulumi.<stack>.yaml. */
 export function localStatus(stack) {
   const configPath = join(root, "stacks", `Pulumi.${stack}.yaml`);
-  if (!existsSync(configPath)) throw new Error(`stacks/Pulumi.${stack}.yaml does not exist: is "${stack}" a stack?`);
+  if (!existsSync(configPath))
+    throw new Error(`stacks/Pulumi.${stack}.yaml does not exist: is "${stack}" a stack?`);
   const config = parse(readFileSync(configPath, "utf8"))?.config ?? {};
   const workDir = config["shipgate:workDir"] ?? `.shipgate/${stack}`;
   const services = Object.entries(config["shipgate:services"] ?? {}).map(([name, settings]) => {
@@ -50,14 +51,20 @@ export function localStatus(stack) {
   // The first successful run of the live release took its backup before that release changed any
   // data; later runs of the same release back up data it had already changed.
   const firstRunOfLive = live
-    ? records.find((r) => r.issue.changeId === live.issue.changeId && r.release.version === live.release.version)
+    ? records.find(
+        (r) => r.issue.changeId === live.issue.changeId && r.release.version === live.release.version,
+      )
     : undefined;
   return {
     stack,
     manifest: config["shipgate:manifest"] ?? null,
     services,
     latestRecord: latest
-      ? { release: `${latest.issue.changeId}@${latest.release.version}`, outcome: latest.outcome, date: latest.date }
+      ? {
+          release: `${latest.issue.changeId}@${latest.release.version}`,
+          outcome: latest.outcome,
+          date: latest.date,
+        }
       : null,
     /** The backup the live release took before it changed anything (for a rollback with data restore). */
     restorableBackup: firstRunOfLive?.backup?.id ?? null,
@@ -79,7 +86,9 @@ export function printStatus(status, write = (line) => process.stdout.write(`${li
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { stack: { type: "string", default: "local" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: { stack: { type: "string", default: "local" }, json: { type: "boolean" } },
+  });
   try {
     const status = localStatus(values.stack);
     if (values.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
