@@ -33,7 +33,7 @@ describe("the program (index.ts)", () => {
 });
 
 describe("the program with a release manifest (index.ts)", () => {
-  it("releases the manifest on the local platform, after the working directory, and exports where users are served", async () => {
+  it("releases the manifest on the local platform, the working directory after the anchor, and exports where users are served", async () => {
     vi.resetModules();
     // A working folder that does not exist: observe() finds nothing running, as on a first release.
     const workDir = `.shipgate/unit-${randomBytes(4).toString("hex")}`;
@@ -62,29 +62,33 @@ describe("the program with a release manifest (index.ts)", () => {
     expect(existsSync(join(__dirname, "..", "..", workDir))).toBe(false);
 
     const local = (kind: string) => `pulumi-nodejs:dynamic/shipgate/local:${kind}`;
-    expect(mocks.registrations.map(({ type, name }) => `${type} ${name}`)).toEqual([
-      `${local("Directory")} workdir`,
-      "shipgate:release:Release release",
-      "shipgate:release:ReleaseAnchor release-anchor",
-      "pulumi-nodejs:dynamic/shipgate/release:Evidence release-anchor-evidence",
-      "shipgate:notify:Notification release-announce",
-      `${local("Notification")} release-announce-send`,
-      "shipgate:deploy:BlueGreenService sample-app",
-      `${local("Router")} sample-app-router`,
-      `${local("Slot")} sample-app-blue`,
-      "shipgate:gate:HealthGate sample-app-gate",
-      `${local("Gate")} sample-app-gate-checks`,
-      "shipgate:traffic:TrafficSwitch sample-app-switch",
-      `${local("Switch")} sample-app-switch-route`,
-      "shipgate:verify:PostPromotionVerification sample-app-verify",
-      `${local("Verification")} sample-app-verify-bake`,
-      "shipgate:record:DeploymentRecord release-record",
-      `${local("Record")} release-record-write`,
-      "shipgate:notify:Notification release-complete",
-      `${local("Notification")} release-complete-send`,
-    ]);
-    const release = mocks.registrations.find((r) => r.name === "release");
-    expect(release?.dependsOn).toEqual(["workdir"]);
+    expect(mocks.registrations.map(({ type, name }) => `${type} ${name}`).sort()).toEqual(
+      [
+        `${local("Directory")} workdir`,
+        "shipgate:release:Release release",
+        "shipgate:release:ReleaseAnchor release-anchor",
+        "pulumi-nodejs:dynamic/shipgate/release:Evidence release-anchor-evidence",
+        "shipgate:notify:Notification release-announce",
+        `${local("Notification")} release-announce-send`,
+        "shipgate:deploy:BlueGreenService sample-app",
+        `${local("Router")} sample-app-router`,
+        `${local("Slot")} sample-app-blue`,
+        "shipgate:gate:HealthGate sample-app-gate",
+        `${local("Gate")} sample-app-gate-checks`,
+        "shipgate:traffic:TrafficSwitch sample-app-switch",
+        `${local("Switch")} sample-app-switch-route`,
+        "shipgate:verify:PostPromotionVerification sample-app-verify",
+        `${local("Verification")} sample-app-verify-bake`,
+        "shipgate:record:DeploymentRecord release-record",
+        `${local("Record")} release-record-write`,
+        "shipgate:notify:Notification release-complete",
+        `${local("Notification")} release-complete-send`,
+      ].sort(),
+    );
+    // An unapproved release changes nothing: even the working folder waits for the anchor.
+    const workdir = mocks.registrations.find((r) => r.name === "workdir");
+    expect(workdir?.dependsOn).toEqual(["release-anchor-evidence"]);
+    expect(mocks.registrations.find((r) => r.name === "release")?.dependsOn).toEqual([]);
     const slot = mocks.registrations.find((r) => r.name === "sample-app-blue");
     expect(slot?.inputs["dir"]).toBe(`${workDir}/services/sample-app/blue`);
     expect(slot?.inputs["port"]).toBe(32001);

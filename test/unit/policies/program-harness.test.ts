@@ -36,8 +36,8 @@ describe("the program under mocks, judged by the pack", () => {
     const byName = new Map(custom.map((resource) => [resource.name, resource]));
     const depsOf = (name: string) => byName.get(name)?.dependencies.map((urn) => urn.split("::")[3]);
     expect(custom.map((resource) => resource.name)).toEqual([
-      "workdir",
       "release-anchor-evidence",
+      "workdir",
       "release-announce-send",
       "sample-app-backup-data",
       "sample-app-router",
@@ -49,6 +49,7 @@ describe("the program under mocks, judged by the pack", () => {
       "release-record-write",
       "release-complete-send",
     ]);
+    expect(depsOf("workdir")).toEqual(["release-anchor-evidence"]);
     expect(depsOf("sample-app-switch-route")).toEqual(["sample-app-gate-checks"]);
     expect(depsOf("sample-app-verify-bake")).toEqual(["sample-app-switch-route"]);
     expect(depsOf("sample-app-migrate")).toContain("sample-app-backup-data");

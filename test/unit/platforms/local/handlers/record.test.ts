@@ -161,13 +161,16 @@ describe("Record diff", () => {
     });
   });
 
-  it("writes again (in place, never replacing the files) for another release or record", async () => {
-    const colors = { "sample-app": { active: "blue" as const, previous: "green" as const } };
+  it("writes again (in place, never replacing the files) for another release, other results or folder", async () => {
+    const results = {
+      "sample-app": { ...inputs.record.results?.["sample-app"], switchedAt: "2026-12-01T00:00:00.000Z" },
+    };
     for (const news of [
       { ...inputs, releaseKey: "CHG-102@3.0.0" },
-      { ...inputs, record: { ...inputs.record, colors } },
+      { ...inputs, record: { ...inputs.record, results } },
+      { ...inputs, dir: "elsewhere" },
     ]) {
-      expect(await handlers.diff("", "id", olds, news)).toEqual({
+      expect(await handlers.diff("", "id", olds, news as typeof inputs)).toEqual({
         changes: true,
         replaces: [],
         deleteBeforeReplace: false,
@@ -175,7 +178,11 @@ describe("Record diff", () => {
     }
   });
 
-  it("leaves a written record where it is when only the records folder changes", async () => {
-    expect((await handlers.diff("", "id", olds, { ...inputs, dir: "elsewhere" })).changes).toBe(false);
+  it("keeps the record of the run when a later run of the same release only plans differently", async () => {
+    // A run with nothing to do sees the release's colour as live: no previous colour, not restarted.
+    const colors = { "sample-app": { active: "blue" as const, previous: null } };
+    expect(
+      (await handlers.diff("", "id", olds, { ...inputs, record: { ...inputs.record, colors } })).changes,
+    ).toBe(false);
   });
 });
