@@ -152,6 +152,25 @@ export function portAccepts(port: number, timeoutMs = 500): Promise<boolean> {
   });
 }
 
+/**
+ * Fails when something this stack does not track already listens on one of `ports`: the new process
+ * could not bind, and a readiness check would be answered by the stranger.
+ */
+export async function requireFreePorts(
+  ports: readonly number[],
+  what: string,
+  settingKey: string,
+): Promise<void> {
+  for (const port of ports) {
+    if (await portAccepts(port)) {
+      throw new Error(
+        `port ${port} for ${what} is in use by a process this stack does not track. ` +
+          `Stop that process, or choose other ports with ${settingKey}, and run the release again.`,
+      );
+    }
+  }
+}
+
 /** The last `lines` lines of a log file, for error messages. */
 export async function logTail(logFile: string, lines = 20): Promise<string> {
   try {

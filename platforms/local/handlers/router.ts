@@ -7,6 +7,7 @@ import type { LocalHandlers } from "../provider-factory";
 import {
   isRunning,
   readProcessRecord,
+  requireFreePorts,
   startDetached,
   stopByPidFile,
   waitUntilListening,
@@ -43,6 +44,11 @@ export async function startRouterProcess(projectDir: string, inputs: RouterInput
   const statePath = join(dir, "state.json");
   const pidFile = join(dir, "router.pid.json");
   await stopByPidFile(pidFile);
+  await requireFreePorts(
+    [inputs.port, inputs.adminPort],
+    `the router of ${inputs.service}`,
+    `shipgate:services.${inputs.service}.port`,
+  );
   const existing = await readState(statePath);
   const state: RouterState = existing
     ? { ...existing, listenPort: inputs.port, adminPort: inputs.adminPort }

@@ -9,6 +9,7 @@ import type { LocalHandlers } from "../provider-factory";
 import {
   isRunning,
   readProcessRecord,
+  requireFreePorts,
   startDetached,
   stopByPidFile,
   waitUntilListening,
@@ -53,6 +54,11 @@ function files(projectDir: string, inputs: SlotInputs) {
 export async function deploySlot(projectDir: string, inputs: SlotInputs): Promise<SlotOutputs> {
   const f = files(projectDir, inputs);
   await stopByPidFile(f.pidFile);
+  await requireFreePorts(
+    [inputs.port],
+    `the ${inputs.color} colour of ${inputs.service}`,
+    `shipgate:services.${inputs.service}.port`,
+  );
   await rm(f.specFile, { force: true });
   await rm(f.appDir, { recursive: true, force: true });
   await copyArtifact(join(projectDir, inputs.artifactDir), f.appDir, inputs.spec.artifact.digest);

@@ -84,6 +84,7 @@ export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = {
     return { outs: await route(projectDir, news) };
   },
   async delete(projectDir, _id, props) {
-    await rm(join(projectDir, props.switchFile), { force: true });
+    // A switch created by an earlier version of shipgate has no switch file to remove.
+    if (props.switchFile) await rm(join(projectDir, props.switchFile), { force: true });
   },
 };

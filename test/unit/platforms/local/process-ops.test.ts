@@ -11,6 +11,7 @@ import {
   portAccepts,
   processStartTicks,
   readProcessRecord,
+  requireFreePorts,
   startDetached,
   stopByPidFile,
   stopProcess,
@@ -133,5 +134,25 @@ describe("waitUntilListening", () => {
     for (let i = 0; i < 50 && isRunning(record); i += 1) await new Promise((r) => setTimeout(r, 20));
     expect(await logTail(record.logFile, 3)).toBe("line 28\nline 29\nline 30");
     expect(await logTail(join(dir, "missing.log"))).toBe("(no log output)");
+  });
+});
+
+describe("requireFreePorts", () => {
+  it("names the port, what needed it and the setting to change when a stranger holds it", async () => {
+    const { createServer } = await import("node:net");
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await expect(
+        requireFreePorts([port], "the blue colour of web", "shipgate:services.web.port"),
+      ).rejects.toThrow(
+        `port ${port} for the blue colour of web is in use by a process this stack does not track. ` +
+          "Stop that process, or choose other ports with shipgate:services.web.port, and run the release again.",
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    await expect(requireFreePorts([port], "x", "y")).resolves.toBeUndefined();
   });
 });
