@@ -24,6 +24,22 @@ export interface SlotSpec {
   readonly env: Readonly<Record<string, string>>;
 }
 
+/** True when `value` (read back from a platform: a file, an annotation) is a complete SlotSpec. */
+export function isSlotSpec(value: unknown): value is SlotSpec {
+  if (typeof value !== "object" || value === null) return false;
+  const spec = value as Record<string, unknown>;
+  const artifact = spec["artifact"] as Record<string, unknown> | undefined;
+  return (
+    typeof spec["version"] === "string" &&
+    typeof artifact === "object" &&
+    artifact !== null &&
+    typeof artifact["source"] === "string" &&
+    typeof artifact["digest"] === "string" &&
+    typeof spec["env"] === "object" &&
+    spec["env"] !== null
+  );
+}
+
 /** What the platform runs now for a service, read at program time (preview included). */
 export interface ObservedService {
   readonly active: Color | null;

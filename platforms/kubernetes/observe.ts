@@ -3,7 +3,13 @@
 // colour's Deployment carries the build it runs as an annotation. The cluster is the truth, so a
 // switch back made by a failed verification Job is seen by the very next preview or update.
 import { execFileSync } from "node:child_process";
-import { colors, type Color, type ObservedService, type SlotSpec } from "../../components/platform";
+import {
+  colors,
+  isSlotSpec,
+  type Color,
+  type ObservedService,
+  type SlotSpec,
+} from "../../components/platform";
 import { annotations, colorLabel, objectNames } from "./labels";
 
 export interface ObservedKubernetesService extends ObservedService {
@@ -52,21 +58,6 @@ interface KubeObject {
   kind?: string;
   metadata?: { name?: string; annotations?: Record<string, string> };
   spec?: { selector?: Record<string, string> };
-}
-
-function isSlotSpec(value: unknown): value is SlotSpec {
-  if (typeof value !== "object" || value === null) return false;
-  const spec = value as Record<string, unknown>;
-  const artifact = spec["artifact"] as Record<string, unknown> | undefined;
-  return (
-    typeof spec["version"] === "string" &&
-    typeof artifact === "object" &&
-    artifact !== null &&
-    typeof artifact["source"] === "string" &&
-    typeof artifact["digest"] === "string" &&
-    typeof spec["env"] === "object" &&
-    spec["env"] !== null
-  );
 }
 
 /** The observation in a `kubectl get -o json` answer for a service's active Service and Deployments. */

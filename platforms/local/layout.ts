@@ -31,6 +31,17 @@ export interface ServicePaths {
   slot(color: Color): SlotPaths;
 }
 
+/** The files of one colour, in its folder `dir`. */
+export function slotPaths(dir: string): SlotPaths {
+  return {
+    dir,
+    appDir: join(dir, "app"),
+    pidFile: join(dir, "app.pid.json"),
+    logFile: join(dir, "app.log"),
+    specFile: join(dir, "spec.json"),
+  };
+}
+
 export function servicePaths(workDir: string, service: string): ServicePaths {
   const root = join(workDir, "services", service);
   const routerDir = join(root, "router");
@@ -43,16 +54,7 @@ export function servicePaths(workDir: string, service: string): ServicePaths {
     dataDir: join(workDir, "data", service),
     backupsDir: join(workDir, "backups", service),
     switchFile: join(root, "switch.json"),
-    slot(color) {
-      const dir = join(root, color);
-      return {
-        dir,
-        appDir: join(dir, "app"),
-        pidFile: join(dir, "app.pid.json"),
-        logFile: join(dir, "app.log"),
-        specFile: join(dir, "spec.json"),
-      };
-    },
+    slot: (color) => slotPaths(join(root, color)),
   };
 }
 

@@ -2,7 +2,13 @@
 // the program can pick the idle colour and re-declare the live one unchanged.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { colors, type Color, type ObservedService, type SlotSpec } from "../../components/platform";
+import {
+  colors,
+  isSlotSpec,
+  type Color,
+  type ObservedService,
+  type SlotSpec,
+} from "../../components/platform";
 import { servicePaths } from "./layout";
 
 function readJson(path: string): unknown {
@@ -11,19 +17,6 @@ function readJson(path: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isSlotSpec(value: unknown): value is SlotSpec {
-  if (typeof value !== "object" || value === null) return false;
-  const spec = value as Record<string, unknown>;
-  const artifact = spec["artifact"] as Record<string, unknown> | undefined;
-  return (
-    typeof spec["version"] === "string" &&
-    typeof artifact === "object" &&
-    artifact !== null &&
-    typeof artifact["digest"] === "string" &&
-    typeof spec["env"] === "object"
-  );
 }
 
 export function observeLocalService(projectDir: string, workDir: string, service: string): ObservedService {

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Color, SlotSpec } from "../../../components/platform";
 import { copyArtifact } from "../artifact-ops";
+import { slotPaths } from "../layout";
 import type { LocalHandlers } from "../provider-factory";
 import {
   isRunning,
@@ -40,14 +41,7 @@ export interface SlotOutputs extends SlotInputs {
 const readinessTimeoutMs = 20_000;
 
 function files(projectDir: string, inputs: SlotInputs) {
-  const dir = join(projectDir, inputs.dir);
-  return {
-    dir,
-    appDir: join(dir, "app"),
-    pidFile: join(dir, "app.pid.json"),
-    logFile: join(dir, "app.log"),
-    specFile: join(dir, "spec.json"),
-  };
+  return slotPaths(join(projectDir, inputs.dir));
 }
 
 /** Stops whatever runs in the colour (also a process an interrupted run left behind), then starts the build. */

@@ -5,13 +5,9 @@ import { randomBytes } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { z } from "zod";
 
-export const colors = ["blue", "green"] as const;
-export type Color = (typeof colors)[number];
+import { colors, otherColor, type Color } from "../../../components/platform";
 
-/** The other colour: the idle slot when `color` is live. */
-export function otherColor(color: Color): Color {
-  return color === "blue" ? "green" : "blue";
-}
+export { colors, otherColor, type Color } from "../../../components/platform";
 
 const port = z
   .number({ error: "expected a port number (integer 0-65535)" })
