@@ -1,7 +1,7 @@
 // Compiles the program to dist/ when a source file is newer than the last build. The engine starts
 // the compiled JavaScript (see Pulumi.yaml), so every way in builds first.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { root } from "./engine.mjs";
 
@@ -47,5 +47,9 @@ export function buildIfStale(log = (message) => process.stderr.write(`${message}
     log("build failed: fix the TypeScript errors above, then run the command again.");
     process.exit(result.status ?? 1);
   }
+  // tsc leaves its build info untouched when a newer file changed nothing it emits (a comment in a
+  // file it does not compile, say); mark the build as current so the next check is quick again.
+  const now = new Date();
+  if (existsSync(buildInfo)) utimesSync(buildInfo, now, now);
   log(`build: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
