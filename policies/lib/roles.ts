@@ -1,6 +1,8 @@
 // What part of a release a resource plays, independent of the platform that implements it. Quality
-// gates match resources by role, so a platform adds its type tokens here and every gate applies to it.
+// gates match resources by role, so a platform adds its type tokens here (or, for kubernetes objects,
+// in lib/kubernetes.ts by component label) and every gate applies to it.
 import type { PolicyResource } from "@pulumi/policy";
+import { isKubernetesType, kubernetesRole, kubernetesStepInputs } from "./kubernetes";
 
 export const RELEASE_ROLES = [
   "evidence",
@@ -58,12 +60,20 @@ function isStructural(type: string): boolean {
 }
 
 /**
- * The role of a resource from its type, or else from its parent's type: a URN's qualified type is
+ * The role of a resource from its type; for a kubernetes object from its type and component label
+ * (`KUBERNETES_ROLES`: a Deployment labelled `server` is a slot, a Job labelled `gate` a gate, the
+ * gate's `preview` Service none); or else from its parent's type: a URN's qualified type is
  * `parentType$type`, so resource policies (which see a URN but no parent object) use the same rule.
  */
-export function roleOf(type: string, urn: string): ReleaseRole | undefined {
+export function roleOf(
+  type: string,
+  urn: string,
+  props: Record<string, unknown> = {},
+): ReleaseRole | undefined {
   for (const role of RELEASE_ROLES) if (ROLE_TYPES[role].includes(type)) return role;
   if (isStructural(type)) return undefined;
+  const labelled = isKubernetesType(type) ? kubernetesRole(type, props) : undefined;
+  if (labelled !== undefined) return labelled ?? undefined;
   const qualified = urn.split("::")[2] ?? "";
   const chain = qualified.split("$");
   const parentType = chain.length >= 2 ? chain[chain.length - 2] : undefined;
@@ -71,12 +81,28 @@ export function roleOf(type: string, urn: string): ReleaseRole | undefined {
 }
 
 export function resourcesWithRole(resources: readonly PolicyResource[], role: ReleaseRole): PolicyResource[] {
-  return resources.filter((resource) => roleOf(resource.type, resource.urn) === role);
+  return resources.filter((resource) => roleOf(resource.type, resource.urn, resource.props) === role);
+}
+
+interface Step {
+  readonly type: string;
+  readonly props: Record<string, unknown>;
+}
+
+/**
+ * A step's inputs under the platform interface's names (`service`, `color`, `spec`, `policy`,
+ * `checks`, `digest`, `rollbackTo`, `migrations`, ...): the local platform's steps take them as
+ * inputs; a kubernetes object carries them in its labels, annotations, images and runner task.
+ */
+export function stepInputs(resource: Step): Record<string, unknown> {
+  if (!isKubernetesType(resource.type)) return resource.props;
+  const carried = Object.entries(kubernetesStepInputs(resource.type, resource.props));
+  return { ...resource.props, ...Object.fromEntries(carried.filter(([, value]) => value !== undefined)) };
 }
 
 /** The service a step resource belongs to (its `service` input), when it names one. */
-export function serviceOf(resource: { readonly props: Record<string, unknown> }): string | undefined {
-  const service = resource.props["service"];
+export function serviceOf(resource: Step): string | undefined {
+  const service = stepInputs(resource)["service"];
   return typeof service === "string" ? service : undefined;
 }
 

@@ -2,7 +2,7 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { FLOATING_VERSIONS, SHA256_DIGEST_PATTERN } from "../../release";
 import { configSchema, stringList, withDefaults } from "../lib/config";
 import { readManifest, releaseKey } from "../lib/evidence";
-import { roleOf } from "../lib/roles";
+import { roleOf, stepInputs } from "../lib/roles";
 
 export interface ArtifactsImmutableConfig {
   /** Whether every component of a manifest must name its artifact's content digest, not only a version. */
@@ -35,7 +35,7 @@ export const artifactsImmutable: ResourceValidationPolicy = {
     floatingVersions: stringList,
   }),
   validateResource: (args, reportViolation) => {
-    const role = roleOf(args.type, args.urn);
+    const role = roleOf(args.type, args.urn, args.props);
     const config = withDefaults(artifactsImmutableDefaults, args.getConfig());
     const floating = (version: unknown) =>
       typeof version === "string" && config.floatingVersions.includes(version.toLowerCase());
@@ -53,7 +53,7 @@ export const artifactsImmutable: ResourceValidationPolicy = {
       return;
     }
     if (role === "slot") {
-      const spec = args.props["spec"] as
+      const spec = stepInputs(args)["spec"] as
         { version?: unknown; artifact?: Record<string, unknown> } | undefined;
       const artifact = spec?.artifact;
       if (!isDigest(artifact?.["digest"]) || floating(artifact?.["version"]) || floating(spec?.version)) {
@@ -65,9 +65,10 @@ export const artifactsImmutable: ResourceValidationPolicy = {
       return;
     }
     if (role === "migration" || role === "gate") {
-      if (!isDigest(args.props["digest"])) {
+      const digest = stepInputs(args)["digest"];
+      if (!isDigest(digest)) {
         reportViolation(
-          `Pin the artifact ${role} ${args.name} uses by its sha256 digest (it names ${JSON.stringify(args.props["digest"]) ?? "none"}).`,
+          `Pin the artifact ${role} ${args.name} uses by its sha256 digest (it names ${JSON.stringify(digest) ?? "none"}).`,
         );
       }
     }

@@ -1,6 +1,6 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { configSchema, withDefaults } from "../lib/config";
-import { roleOf } from "../lib/roles";
+import { roleOf, stepInputs } from "../lib/roles";
 
 export interface GateThresholdsWithinBoundsConfig {
   /** Pre-promotion gate: the fewest consecutive passing rounds before a switch. */
@@ -63,11 +63,12 @@ export const gateThresholdsWithinBounds: ResourceValidationPolicy = {
     requireBusinessCheck: { type: "boolean" },
   }),
   validateResource: (args, reportViolation) => {
-    const role = roleOf(args.type, args.urn);
+    const role = roleOf(args.type, args.urn, args.props);
     if (role !== "gate" && role !== "verification") return;
+    const inputs = stepInputs(args);
     const config = withDefaults(gateThresholdsWithinBoundsDefaults, args.getConfig());
     const what = role === "gate" ? `gate ${args.name}` : `verification ${args.name}`;
-    const settings = (role === "gate" ? args.props["policy"] : args.props["spec"]) as
+    const settings = (role === "gate" ? inputs["policy"] : inputs["spec"]) as
       Record<string, unknown> | undefined;
     const bounds: Bound[] =
       role === "gate"
@@ -95,7 +96,7 @@ export const gateThresholdsWithinBounds: ResourceValidationPolicy = {
           `${role === "gate" ? "gate" : "verification"} of the stack's config.`,
       );
     }
-    const kinds = checkKinds(args.props["checks"]);
+    const kinds = checkKinds(inputs["checks"]);
     if (!kinds.has("technical")) {
       reportViolation(`Add the technical checks (up, healthy, right version, fast enough) to ${what}.`);
     }

@@ -1,6 +1,6 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { configSchema, withDefaults } from "../lib/config";
-import { resourcesWithRole, serviceOf } from "../lib/roles";
+import { resourcesWithRole, serviceOf, stepInputs } from "../lib/roles";
 import { stackServices } from "../lib/stack-config";
 
 export interface PreviousVersionKeptWarmConfig {
@@ -51,9 +51,9 @@ export const previousVersionKeptWarm: StackValidationPolicy = {
     const switches = resourcesWithRole(args.resources, "switch");
     for (const verification of resourcesWithRole(args.resources, "verification")) {
       const service = serviceOf(verification);
-      const previous: unknown = verification.props["rollbackTo"];
+      const previous: unknown = stepInputs(verification)["rollbackTo"];
       if (service === undefined || typeof previous !== "string") continue;
-      if (!slots.some((slot) => serviceOf(slot) === service && slot.props["color"] === previous)) {
+      if (!slots.some((slot) => serviceOf(slot) === service && stepInputs(slot)["color"] === previous)) {
         reportViolation(
           `Keep the ${previous} colour of ${service} in the plan: ${verification.name} rolls back to it, ` +
             `but no slot declares it, so it would be stopped and rollback would need a redeploy.`,
@@ -61,7 +61,11 @@ export const previousVersionKeptWarm: StackValidationPolicy = {
         );
       }
       const traffic = switches.find((candidate) => serviceOf(candidate) === service);
-      const minutes = warmWindowMinutes(service, traffic?.props, config.programDefaultWarmWindowMinutes);
+      const minutes = warmWindowMinutes(
+        service,
+        traffic && stepInputs(traffic),
+        config.programDefaultWarmWindowMinutes,
+      );
       if (minutes === undefined || minutes < config.minimumWarmWindowMinutes) {
         reportViolation(
           `Keep the previous version of ${service} warm for at least ${config.minimumWarmWindowMinutes} minutes: ` +

@@ -1,6 +1,6 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { configSchema, withDefaults } from "../lib/config";
-import { resourcesWithRole, serviceOf } from "../lib/roles";
+import { resourcesWithRole, serviceOf, stepInputs } from "../lib/roles";
 
 export interface ServicesMonitoredConfig {
   /** Whether a notification channel (a webhook) is required on top of monitoring. */
@@ -36,7 +36,7 @@ export const servicesMonitored: StackValidationPolicy = {
       ...resourcesWithRole(args.resources, "gate"),
       ...resourcesWithRole(args.resources, "verification"),
     ];
-    const alerting = resourcesWithRole(args.resources, "notification").some((n) => alerts(n.props));
+    const alerting = resourcesWithRole(args.resources, "notification").some((n) => alerts(stepInputs(n)));
     const slots = resourcesWithRole(args.resources, "slot");
     const services = [...new Set(slots.map(serviceOf).filter((s): s is string => s !== undefined))];
     for (const service of services) {

@@ -29,7 +29,7 @@ export const statefulResourcesProtected: ResourceValidationPolicy = {
   }),
   validateResource: (args, reportViolation) => {
     const config = withDefaults(statefulResourcesProtectedDefaults, args.getConfig());
-    const role = roleOf(args.type, args.urn);
+    const role = roleOf(args.type, args.urn, args.props);
     const stack = stackOfUrn(args.urn);
     if (role === undefined || !config.statefulRoles.includes(role) || !config.stacks.includes(stack)) return;
     if (!args.opts.protect) {

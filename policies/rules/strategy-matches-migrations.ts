@@ -2,7 +2,7 @@ import type { StackValidationPolicy } from "@pulumi/policy";
 import { configSchema, withDefaults } from "../lib/config";
 import { readManifest, releaseKey } from "../lib/evidence";
 import { dependsOn } from "../lib/graph";
-import { resourcesWithRole, serviceOf } from "../lib/roles";
+import { resourcesWithRole, serviceOf, stepInputs } from "../lib/roles";
 
 export interface StrategyMatchesMigrationsConfig {
   /** Whether every migration a plan runs must be declared in the approved manifest. */
@@ -54,7 +54,7 @@ export const strategyMatchesMigrations: StackValidationPolicy = {
         const service = serviceOf(migration);
         const declared = manifest.components.find((component) => component.name === service)?.database
           ?.migrations;
-        const ids: unknown = migration.props["migrations"];
+        const ids: unknown = stepInputs(migration)["migrations"];
         if (config.requireDeclaredMigrations && Array.isArray(ids)) {
           for (const id of ids) {
             if (declared?.some((entry) => entry.id === id)) continue;
