@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { EnforcementLevel, Policies, Policy, StackValidationPolicy } from "@pulumi/policy";
 import { vi } from "vitest";
+import type { ClusterReader } from "../../../platforms/kubernetes/observe";
 import {
   type GraphNode,
   policyResources,
@@ -54,15 +55,32 @@ async function settled(count: () => number): Promise<void> {
   }
 }
 
+export interface ProgramOptions {
+  readonly stack?: string;
+  readonly project?: string;
+  /**
+   * What the kubernetes platform's observe() reads from the cluster, in place of its kubectl call
+   * (a stack with `shipgate:platform: kubernetes` plans from what is live, and unit tests have no cluster).
+   */
+  readonly clusterReader?: ClusterReader;
+}
+
 /**
  * Runs the project's program (index.ts) for `stack` with the given stack config (values as
  * `pulumi config` stores them: strings, JSON for objects) and returns what it registered.
  */
 export async function runProgram(
   config: Record<string, string>,
-  { stack = "local", project = "shipgate" }: { stack?: string; project?: string } = {},
+  { stack = "local", project = "shipgate", clusterReader }: ProgramOptions = {},
 ): Promise<ProgramRun> {
   vi.resetModules();
+  vi.doUnmock("../../../platforms/kubernetes/observe");
+  if (clusterReader) {
+    vi.doMock("../../../platforms/kubernetes/observe", async (importOriginal) => ({
+      ...(await importOriginal<typeof import("../../../platforms/kubernetes/observe")>()),
+      kubectlReader: clusterReader,
+    }));
+  }
   const inputs = new Map<string, Record<string, unknown>>();
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(
