@@ -183,42 +183,6 @@ function parseOrThrow<T>(what: string, checked: Checked<T>): T {
 }
 
 /** One run of one check. */
-/** The standard technical checks: up and healthy, the expected version, within the latency bound. */
-export function defaultTechnicalChecks(args: {
-  readonly healthPath: string;
-  readonly expectedVersion: string;
-  /** Where the version is served as JSON; default the health path. */
-  readonly versionPath?: string;
-  /** The JSON field holding the version; default `version`. */
-  readonly versionField?: string;
-  /** Default 1000 ms. */
-  readonly maxLatencyMs?: number;
-}): HttpCheck[] {
-  const versionField = args.versionField ?? "version";
-  return [
-    // Up and healthy in one request: a refused connection or a 5xx is a system failure (not up), any
-    // other status an error (up but not healthy).
-    { name: "health", kind: "technical", method: "GET", path: args.healthPath, expect: { status: 200 } },
-    {
-      name: "version",
-      kind: "technical",
-      method: "GET",
-      path: args.versionPath ?? args.healthPath,
-      expect:
-        versionField === "version"
-          ? { status: 200, version: args.expectedVersion }
-          : { status: 200, jsonPath: versionField, equals: args.expectedVersion },
-    },
-    {
-      name: "latency",
-      kind: "technical",
-      method: "GET",
-      path: args.healthPath,
-      expect: { status: 200, maxLatencyMs: args.maxLatencyMs ?? 1_000 },
-    },
-  ];
-}
-
 export interface CheckOutcome {
   readonly check: string;
   readonly kind: "technical" | "business";

@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
-  defaultTechnicalChecks,
   describeGateFailure,
   mostSevere,
   parseGateSpec,
@@ -33,6 +32,25 @@ const healthy: Handler = (req, res) => {
   else if (req.method === "POST" && req.url === "/orders") json(res, 201, { id: 7, state: "created" });
   else json(res, 404, { error: "not found" });
 };
+
+/** Technical checks against /health: up, the expected version, within the latency bound. */
+const technical: HttpCheck[] = [
+  { name: "health", kind: "technical", method: "GET", path: "/health", expect: { status: 200 } },
+  {
+    name: "version",
+    kind: "technical",
+    method: "GET",
+    path: "/health",
+    expect: { status: 200, version: "2.0.0" },
+  },
+  {
+    name: "latency",
+    kind: "technical",
+    method: "GET",
+    path: "/health",
+    expect: { status: 200, maxLatencyMs: 1_000 },
+  },
+];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -166,43 +184,6 @@ describe("parseGateSpec", () => {
   });
 });
 
-describe("defaultTechnicalChecks", () => {
-  it("checks health, version and latency", () => {
-    expect(defaultTechnicalChecks({ healthPath: "/health", expectedVersion: "2.0.0" })).toEqual([
-      { name: "health", kind: "technical", method: "GET", path: "/health", expect: { status: 200 } },
-      {
-        name: "version",
-        kind: "technical",
-        method: "GET",
-        path: "/health",
-        expect: { status: 200, version: "2.0.0" },
-      },
-      {
-        name: "latency",
-        kind: "technical",
-        method: "GET",
-        path: "/health",
-        expect: { status: 200, maxLatencyMs: 1_000 },
-      },
-    ]);
-    expect(
-      defaultTechnicalChecks({
-        healthPath: "/healthz",
-        expectedVersion: "1.2.3",
-        versionPath: "/info",
-        versionField: "build.version",
-        maxLatencyMs: 250,
-      })[1],
-    ).toEqual({
-      name: "version",
-      kind: "technical",
-      method: "GET",
-      path: "/info",
-      expect: { status: 200, jsonPath: "build.version", equals: "1.2.3" },
-    });
-  });
-});
-
 describe("mostSevere and percentile", () => {
   it("orders triggers system-failure, errors, performance, business", () => {
     expect(mostSevere(["business", "performance"])).toBe("performance");
@@ -231,7 +212,7 @@ describe("runGate against a real server", () => {
   it("passes a healthy service with technical and business checks", async () => {
     const progress: number[] = [];
     const checks: HttpCheck[] = [
-      ...defaultTechnicalChecks({ healthPath: "/health", expectedVersion: "2.0.0" }),
+      ...technical,
       {
         name: "place-order",
         kind: "business",
@@ -335,7 +316,7 @@ describe("runGate against a real server", () => {
     handler = (_req, res) => json(res, 200, { status: "ok", version: "1.0.0" });
     const report = await runGate({
       baseUrl,
-      checks: defaultTechnicalChecks({ healthPath: "/health", expectedVersion: "2.0.0" }),
+      checks: technical,
       policy: fast,
     });
     expect(report.trigger).toBe("errors");
