@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ColorPlan, Strategy } from "./colors";
+import type { ColorPlan } from "./colors";
 import { dependencyList, type Platform, type PlatformStep, type SlotSpec } from "./platform";
 
 export interface BlueGreenServiceArgs {
@@ -9,20 +9,18 @@ export interface BlueGreenServiceArgs {
   readonly plan: ColorPlan;
   /** The build this release deploys. */
   readonly build: SlotSpec;
-  readonly strategy: Strategy;
   /** Migration ids of this release, run after the backup and before the new colour starts. */
   readonly migrations: readonly string[];
   /** The release's verified backup; required when there are migrations. */
   readonly backupId?: pulumi.Input<string>;
-  /** Recreate only: the notice users get while the service is stopped. */
-  readonly maintenanceMessage?: string;
+  /** The release, whose key re-runs the steps. */
   readonly release: import("./platform").ReleaseRef;
 }
 
 /**
  * A service with two colours behind a router: the live colour keeps running unchanged while the
- * idle one gets the new build (blue-green), or one colour is stopped, migrated and started in a
- * maintenance window (recreate).
+ * idle one gets the new build (blue-green), or, for the recreate strategy, the colour the release's
+ * maintenance window stopped is migrated and started again with the new build.
  */
 export class BlueGreenService extends pulumi.ComponentResource {
   /** Where users are served. */
@@ -46,22 +44,6 @@ export class BlueGreenService extends pulumi.ComponentResource {
     }
 
     const before: PlatformStep[] = [router];
-    if (args.strategy === "recreate" && plan.live !== null && !plan.reuse) {
-      before.push(
-        platform.maintenance(
-          `${name}-maintenance`,
-          {
-            service,
-            stop: plan.candidate,
-            release: args.release,
-            message:
-              args.maintenanceMessage ??
-              `${service} is being upgraded to ${args.build.version}. Please retry shortly.`,
-          },
-          { parent: this, dependsOn: deps },
-        ),
-      );
-    }
     if (args.migrations.length > 0) {
       if (args.backupId === undefined) {
         throw new pulumi.ResourceError(

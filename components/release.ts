@@ -128,6 +128,33 @@ export class Release extends pulumi.ComponentResource {
       });
       const after: pulumi.Resource[] = [anchor, announce];
 
+      if (strategy === "recreate" && plan.live !== null && !plan.reuse) {
+        // The recreate strategy stops the service before anything else, so the backup below is a
+        // copy of data nobody writes to any more: users are told, then get the maintenance response
+        // while requests in flight finish and the running colour stops.
+        const message =
+          manifest.strategy.type === "recreate"
+            ? manifest.strategy.maintenanceWindow.userMessage
+            : `${component.name} is being upgraded to ${build.version}. Please retry shortly.`;
+        const notice = new Notification(
+          `${component.name}-maintenance-notice`,
+          {
+            platform,
+            release,
+            event: { stage: "maintenance", message, severity: "warning", audience: ["users", "support"] },
+          },
+          { parent: this, dependsOn: [...after] },
+        );
+        after.push(notice);
+        after.push(
+          platform.maintenance(
+            `${component.name}-maintenance`,
+            { service: component.name, stop: plan.candidate, release, message },
+            { parent: this, dependsOn: [...after] },
+          ).resource,
+        );
+      }
+
       let backupId: pulumi.Output<string> | undefined;
       let backup: Backup | undefined;
       if (settings.stateful) {
@@ -170,13 +197,9 @@ export class Release extends pulumi.ComponentResource {
           service: component.name,
           plan,
           build,
-          strategy,
           migrations,
           release,
           ...(backupId ? { backupId } : {}),
-          ...(manifest.strategy.type === "recreate"
-            ? { maintenanceMessage: manifest.strategy.maintenanceWindow.userMessage }
-            : {}),
         },
         { parent: this, dependsOn: after },
       );

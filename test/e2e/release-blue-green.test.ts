@@ -45,7 +45,7 @@ describe("blue-green releases of the sample app on the local platform", () => {
     await waitForRequests(running, 50);
     const up = await stack.release("v2.yaml");
     const releasedAt = running.count();
-    await waitForRequests(running, 100);
+    await waitForRequests(running, 150);
     const report = await running.stop();
 
     expect(up.summary.result).toBe("succeeded");
@@ -98,7 +98,7 @@ describe("blue-green releases of the sample app on the local platform", () => {
     await waitForRequests(running, 50);
     const failure = await stack.releaseFailure("v2.1-fails-after-switch.yaml");
     const failedAt = running.count();
-    await waitForRequests(running, 100);
+    await waitForRequests(running, 150);
     const report = await running.stop();
 
     // A 500 comes from a service that runs but errs: gate-ops classifies it as "errors" (502-504 are

@@ -311,6 +311,15 @@ describe("the recreate strategy with a maintenance window on the local platform"
       },
       {
         type: "notification",
+        stage: "maintenance",
+        release: { changeId: "CHG-104", version: "4.0.0" },
+        message: userMessage,
+        severity: "warning",
+        audience: ["users", "support"],
+        at: expect.any(String),
+      },
+      {
+        type: "notification",
         stage: "completed",
         release: { changeId: "CHG-104", version: "4.0.0" },
         message: "Release CHG-104@4.0.0 is live and verified.",
@@ -319,6 +328,15 @@ describe("the recreate strategy with a maintenance window on the local platform"
         at: expect.any(String),
       },
     ]);
+
+    // Users were told and the service stopped before the backup: it copies data nobody writes to.
+    const maintenanceNotice = lines.find((line) => line["stage"] === "maintenance");
+    const backupManifest = readJsonFile<{ createdAt: string }>(
+      join(stack.workDirPath, "backups", "sample-app", "CHG-104-4.0.0", "manifest.json"),
+    );
+    expect(Date.parse(String(backupManifest?.createdAt))).toBeGreaterThan(
+      Date.parse(String(maintenanceNotice?.["at"])),
+    );
   });
 });
 

@@ -30,7 +30,7 @@ const inputsOf = (name: string) => registered(mocks.registrations, name).inputs;
 async function deploy(
   plan: ColorPlan,
   build: SlotSpec,
-  more: { strategy?: "blue-green" | "recreate"; migrations?: string[]; backupId?: string } = {},
+  more: { migrations?: string[]; backupId?: string } = {},
 ): Promise<{ service: Service; platform: FakePlatform }> {
   const platform = new FakePlatform();
   const service = new BlueGreenService("web", {
@@ -38,7 +38,6 @@ async function deploy(
     service: "web",
     plan,
     build,
-    strategy: more.strategy ?? "blue-green",
     migrations: more.migrations ?? [],
     release,
     ...(more.backupId ? { backupId: more.backupId } : {}),
@@ -99,31 +98,21 @@ describe("BlueGreenService", () => {
     expect(inputsOf("web-green")["spec"]).toEqual(v2);
   });
 
-  it("recreate: maintenance before the migration, the live colour stopped and restarted in place", async () => {
+  it("recreate: the colour the release stopped is migrated and started again in place", async () => {
+    // The maintenance window that stops green is the Release's (before its backup), not the service's.
     const plan = planColors({ active: "green", slots: { blue: v1, green: v2 } }, v4, "recreate");
-    await deploy(plan, v4, {
-      strategy: "recreate",
-      migrations: ["0003_rename_name_to_title"],
-      backupId: "CHG-104-4.0.0",
-    });
+    await deploy(plan, v4, { migrations: ["0003_rename_name_to_title"], backupId: "CHG-104-4.0.0" });
     expect(shapeOf(mocks.registrations)).toEqual([
       "shipgate:deploy:BlueGreenService web <- (root) after []",
       "fake:step:router web-router <- web after []",
-      "fake:step:maintenance web-maintenance <- web after []",
-      "fake:step:migration web-migrate <- web after [web-maintenance, web-router]",
-      "fake:step:slot web-green <- web after [web-maintenance, web-migrate, web-router]",
+      "fake:step:migration web-migrate <- web after [web-router]",
+      "fake:step:slot web-green <- web after [web-migrate, web-router]",
     ]);
-    expect(inputsOf("web-maintenance")).toEqual({
-      service: "web",
-      stop: "green",
-      release,
-      message: "web is being upgraded to 4.0.0. Please retry shortly.",
-    });
   });
 
-  it("recreate of a build the colour already runs: no maintenance window", async () => {
+  it("recreate of a build the colour already runs: the router and that colour, nothing else", async () => {
     const plan = planColors({ active: "green", slots: { green: v4 } }, v4, "recreate");
-    await deploy(plan, v4, { strategy: "recreate" });
+    await deploy(plan, v4);
     expect(mocks.registrations.map((r) => r.name)).toEqual(["web", "web-router", "web-green"]);
   });
 

@@ -291,16 +291,31 @@ describe("the recreate strategy (v2 live on green, v4 migrates incompatibly)", (
     slots: { blue: sampleBuild(v1), green: sampleBuild(v2) },
   };
 
-  it("opens the maintenance window before the migration, restarts green in place and keeps no other colour", async () => {
+  it("stops the service behind the maintenance response before the backup, then migrates and restarts green in place", async () => {
     await release(v4, running);
-    expect(shapeOf(mocks.registrations).slice(head.length + backup.length)).toEqual([
-      `shipgate:deploy:BlueGreenService sample-app <- release after [${serviceDeps}]`,
-      `fake:step:router sample-app-router <- sample-app after [${serviceDeps}]`,
-      `fake:step:maintenance sample-app-maintenance <- sample-app after [${serviceDeps}]`,
-      `fake:step:migration sample-app-migrate <- sample-app after [${serviceDeps}, sample-app-maintenance, sample-app-router]`,
-      `fake:step:slot sample-app-green <- sample-app after [${serviceDeps}, sample-app-maintenance, sample-app-migrate, sample-app-router]`,
-      ...tail("green", "sample-app-green, sample-app-maintenance, sample-app-migrate, sample-app-router"),
+    // The backup copies data nobody writes to any more: the notice and the maintenance window come first.
+    const windowDeps = `${startDeps}, sample-app-maintenance, sample-app-maintenance-notice-send`;
+    const deps = `${startDeps}, sample-app-backup-data, sample-app-maintenance, sample-app-maintenance-notice-send`;
+    expect(shapeOf(mocks.registrations).slice(head.length)).toEqual([
+      `shipgate:notify:Notification sample-app-maintenance-notice <- release after [${startDeps}]`,
+      `fake:step:notification sample-app-maintenance-notice-send <- sample-app-maintenance-notice after [${startDeps}]`,
+      `fake:step:maintenance sample-app-maintenance <- release after [${startDeps}, sample-app-maintenance-notice-send]`,
+      `shipgate:backup:Backup sample-app-backup <- release after [${windowDeps}]`,
+      `fake:step:backup sample-app-backup-data <- sample-app-backup after [${windowDeps}]`,
+      `shipgate:deploy:BlueGreenService sample-app <- release after [${deps}]`,
+      `fake:step:router sample-app-router <- sample-app after [${deps}]`,
+      `fake:step:migration sample-app-migrate <- sample-app after [${deps}, sample-app-router]`,
+      `fake:step:slot sample-app-green <- sample-app after [${deps}, sample-app-migrate, sample-app-router]`,
+      ...tail("green", "sample-app-green, sample-app-migrate, sample-app-router"),
     ]);
+    expect(inputsOf("sample-app-maintenance-notice-send")).toMatchObject({
+      event: {
+        stage: "maintenance",
+        message: "The sample app is being upgraded and is back in a minute.",
+        severity: "warning",
+        audience: ["users", "support"],
+      },
+    });
     expect(inputsOf("sample-app-maintenance")).toEqual({
       service: "sample-app",
       stop: "green",
