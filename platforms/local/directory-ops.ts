@@ -2,6 +2,7 @@
 // directory.ts only calls these, and unit tests call them directly.
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
+import type { LocalHandlers } from "./provider-factory";
 
 /** What happens to a directory when its resource is deleted. */
 export const removalPolicies = ["ifEmpty", "always", "never"] as const;
@@ -108,3 +109,33 @@ export async function deleteDirectory(
   await rm(absolutePath, { recursive: true, force: true });
   return "removed";
 }
+
+/** The Directory resource's provider logic (see provider-factory.ts). */
+export const handlers: LocalHandlers<DirectoryInputs, DirectoryOutputs> = {
+  async check(_projectDir, _olds, news) {
+    return checkDirectoryInputs(news as Record<string, unknown>);
+  },
+  async diff(_projectDir, _id, olds, news) {
+    const replaces = directoryReplaceKeys(olds, news);
+    return {
+      changes: replaces.length > 0 || olds.removeOnDelete !== news.removeOnDelete,
+      replaces,
+      deleteBeforeReplace: false,
+    };
+  },
+  async create(projectDir, inputs) {
+    const outs = await createDirectory(projectDir, inputs);
+    return { id: outs.path, outs };
+  },
+  async read(projectDir, id, props) {
+    const outs = await readDirectory(projectDir, props);
+    // Gone from disk: an empty id drops it from the state on refresh.
+    return outs ? { id, props: outs } : { id: "", props };
+  },
+  async update(projectDir, _id, _olds, news) {
+    return { outs: await createDirectory(projectDir, news) };
+  },
+  async delete(projectDir, _id, props) {
+    await deleteDirectory(projectDir, props);
+  },
+};

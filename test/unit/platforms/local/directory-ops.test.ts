@@ -7,6 +7,7 @@ import {
   createDirectory,
   deleteDirectory,
   directoryReplaceKeys,
+  handlers,
   readDirectory,
 } from "../../../../platforms/local/directory-ops";
 
@@ -79,5 +80,30 @@ describe("directory lifecycle", () => {
     await expect(createDirectory(project, { path: "../escape", removeOnDelete: "ifEmpty" })).rejects.toThrow(
       /resolves outside the project folder/,
     );
+  });
+});
+
+describe("the Directory provider's handlers", () => {
+  it("replaces on a new path, updates in place on a new removal policy, and forgets a directory gone from disk", async () => {
+    const olds = { path: "w/a", removeOnDelete: "ifEmpty" as const, absolutePath: "/p/w/a" };
+    expect(await handlers.diff("/p", "w/a", olds, { path: "w/b", removeOnDelete: "ifEmpty" })).toEqual({
+      changes: true,
+      replaces: ["path"],
+      deleteBeforeReplace: false,
+    });
+    expect(await handlers.diff("/p", "w/a", olds, { path: "w/a", removeOnDelete: "never" })).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    const project = mkdtempSync(join(tmpdir(), "shipgate-dir-"));
+    try {
+      expect(await handlers.read?.(project, "w/a", { ...olds, absolutePath: join(project, "w/a") })).toEqual({
+        id: "",
+        props: { ...olds, absolutePath: join(project, "w/a") },
+      });
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });
