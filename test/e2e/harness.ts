@@ -25,6 +25,20 @@ import { chosenEngine, engineEnv, root } from "../../scripts/lib/engine.mjs";
 
 export const policyPackPath = join(root, "policies");
 
+/**
+ * A test file's fixed port, moved by SHIPGATE_TEST_PORT_OFFSET (default 0) so that two checkouts on
+ * one machine can run the end-to-end suite side by side without taking each other's ports.
+ */
+export function testPort(base: number): number {
+  const offset = Number(process.env["SHIPGATE_TEST_PORT_OFFSET"] ?? "0");
+  if (!Number.isInteger(offset) || offset < 0 || base + offset > 60_000) {
+    throw new Error(
+      `SHIPGATE_TEST_PORT_OFFSET must be a whole number from 0 that keeps ports under 60000, got ${JSON.stringify(process.env["SHIPGATE_TEST_PORT_OFFSET"])}`,
+    );
+  }
+  return base + offset;
+}
+
 export interface ThrowawayStack {
   readonly stack: Stack;
   readonly name: string;

@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chosenEngine, engineEnv, root } from "../../scripts/lib/engine.mjs";
 import type { Manifest } from "../../release";
 import { approve, approvers, defined, exampleManifest, trustedKeys } from "../unit/policies/fixtures";
-import { createThrowawayStack, policyPackPath, type ThrowawayStack } from "./harness";
+import { createThrowawayStack, policyPackPath, type ThrowawayStack, testPort } from "./harness";
 
 const { tara, bea, carl, riley, sue } = approvers;
-const SERVICE_PORT = 25000;
+const SERVICE_PORT = testPort(25000);
 const HOUR = 60 * 60 * 1000;
 
 /** The sample app's 2.0.0 release (standard-partial: technical, business and change-board approvals). */

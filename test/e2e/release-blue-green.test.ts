@@ -4,10 +4,17 @@
 // lost), and v2.1, which fails after the switch and goes back to v2 by itself.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addItem, createReleaseStack, fetchLocal, readJsonFile, type ReleaseStack } from "./harness";
+import {
+  addItem,
+  createReleaseStack,
+  fetchLocal,
+  readJsonFile,
+  type ReleaseStack,
+  testPort,
+} from "./harness";
 import { startLoad, waitForRequests, type LoadReport, type RunningLoad } from "./load";
 
-const port = 21000;
+const port = testPort(21000);
 
 describe("blue-green releases of the sample app on the local platform", () => {
   let stack: ReleaseStack;

@@ -10,9 +10,10 @@ import {
   processesUnder,
   readJsonFile,
   type ReleaseStack,
+  testPort,
 } from "./harness";
 
-const port = 21030;
+const port = testPort(21030);
 
 describe("destroying a stack that released the sample app", () => {
   let stack: ReleaseStack;

@@ -17,10 +17,11 @@ import {
   waitFor,
   type ProcessInfo,
   type ReleaseStack,
+  testPort,
 } from "./harness";
 import { startLoad, waitForRequests, type RunningLoad } from "./load";
 
-const port = 21020;
+const port = testPort(21020);
 
 describe("the engine killed during a gate, then the release run again", () => {
   let stack: ReleaseStack;

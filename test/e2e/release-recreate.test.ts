@@ -16,10 +16,11 @@ import {
   processesUnder,
   readJsonFile,
   type ReleaseStack,
+  testPort,
 } from "./harness";
 import { startLoad, waitForRequests, type LoadReport, type RunningLoad } from "./load";
 
-const port = 21040;
+const port = testPort(21040);
 
 /** The manifest's strategy.maintenanceWindow.userMessage (releases/sample-app/v4-recreate.yaml). */
 const userMessage = "The sample app is being upgraded and is back in a minute.";

@@ -6,9 +6,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { treeDigest } from "../../platforms/local/artifact-ops";
 import { localType } from "../../platforms/local";
-import { addItem, createReleaseStack, fetchLocal, readJsonFile, type ReleaseStack } from "./harness";
+import {
+  addItem,
+  createReleaseStack,
+  fetchLocal,
+  readJsonFile,
+  type ReleaseStack,
+  testPort,
+} from "./harness";
 
-const port = 21010;
+const port = testPort(21010);
 
 /** The operation the engine did on each local resource of `kind` during an update. */
 function opsOn(events: readonly EngineEvent[], kind: "Slot" | "Restore" | "Switch"): Record<string, string> {
