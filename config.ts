@@ -77,6 +77,11 @@ export const stackConfigSchema = z.strictObject({
   workDir: relativePath.optional(),
   /** The release manifest this stack releases (a path relative to the project). */
   manifest: relativePath.optional(),
+  /**
+   * Take the stack's services down on purpose: the program declares no release, so `up` stops and
+   * removes what the last release started (data, backups and records stay). Only with no manifest.
+   */
+  retire: z.boolean().optional(),
   services: z
     .record(z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a lowercase service name"), serviceSchema)
     .default({}),
@@ -88,6 +93,14 @@ export const stackConfigSchema = z.strictObject({
 });
 
 const stackConfigRules = stackConfigSchema.superRefine((config, ctx) => {
+  if (config.retire === true && config.manifest !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["retire"],
+      message:
+        "expected either a manifest to release or retire: true to take the services down, not both; unset one of them",
+    });
+  }
   if (config.platform === "kubernetes" && !config.kubernetes) {
     ctx.addIssue({
       code: "custom",
@@ -104,8 +117,37 @@ export type StackConfig = Omit<z.infer<typeof stackConfigSchema>, "workDir"> & {
 /** Raw `shipgate:*` values as `pulumi config` stores them: strings, or objects for structured keys. */
 export type RawStackConfig = Record<string, unknown>;
 
-/** Keys whose values are structured (set with `pulumi config set --path` or as YAML objects). */
-const structuredKeys = new Set(["services", "notifications", "kubernetes"]);
+/** Keys whose values are structured (set with `pulumi config set --path` or as YAML objects) or booleans. */
+const structuredKeys = new Set(["services", "notifications", "kubernetes", "retire"]);
+
+const knownKeys: readonly string[] = Object.keys(stackConfigSchema.shape);
+
+/** Edit distance, to suggest the key a misspelt one was meant to be. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function unknownKeyProblem(key: string): string {
+  const closest = [...knownKeys].sort((a, b) => editDistance(key, a) - editDistance(key, b))[0];
+  const hint =
+    closest !== undefined && editDistance(key.toLowerCase(), closest.toLowerCase()) <= 2
+      ? ` (did you mean shipgate:${closest}?)`
+      : "";
+  return (
+    `  - shipgate:${key}: unknown key${hint}; shipgate reads only ` +
+    knownKeys.map((known) => `shipgate:${known}`).join(", ") +
+    `. Remove it with \`npm run pulumi -- config rm shipgate:${key}\``
+  );
+}
 
 /**
  * Validates the stack's raw `shipgate:*` config. Every problem is reported at once, each naming the
@@ -114,7 +156,9 @@ const structuredKeys = new Set(["services", "notifications", "kubernetes"]);
 export function parseStackConfig(raw: RawStackConfig, stack: string): StackConfig {
   const result = stackConfigRules.safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
+    const problems = result.error.issues.flatMap((issue) => {
+      if (issue.code === "unrecognized_keys" && issue.path.length === 0)
+        return issue.keys.map(unknownKeyProblem);
       const key = issue.path.length > 0 ? `shipgate:${issue.path.map(String).join(".")}` : "shipgate";
       return `  - ${key}: ${issue.message}`;
     });
@@ -126,13 +170,54 @@ export function parseStackConfig(raw: RawStackConfig, stack: string): StackConfi
   return { ...result.data, workDir: result.data.workDir ?? `.shipgate/${stack}` };
 }
 
-/** Reads and validates the current stack's `shipgate:*` config. The only module that reads pulumi.Config. */
-export function loadStackConfig(): StackConfig {
-  const config = new pulumi.Config("shipgate");
+/**
+ * Every `shipgate:*` key of a config map (as `pulumi.runtime.allConfig()` returns it: strings, JSON for
+ * structured values), so that a key the program does not know is refused instead of ignored.
+ */
+export function rawStackConfig(all: Readonly<Record<string, string>>): RawStackConfig {
   const raw: RawStackConfig = {};
-  for (const key of Object.keys(stackConfigSchema.shape)) {
-    const value = structuredKeys.has(key) ? config.getObject<unknown>(key) : config.get(key);
-    if (value !== undefined) raw[key] = value;
+  for (const [fullKey, text] of Object.entries(all)) {
+    if (!fullKey.startsWith("shipgate:")) continue;
+    const key = fullKey.slice("shipgate:".length);
+    raw[key] = structuredKeys.has(key) ? parseStructured(text) : text;
   }
-  return parseStackConfig(raw, pulumi.getStack());
+  return raw;
+}
+
+function parseStructured(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Left as text: the schema then says which shape was expected.
+    return text;
+  }
+}
+
+/** What the stack's config asks the program to do: release a manifest, or take the services down. */
+export type ReleaseIntent =
+  { readonly kind: "release"; readonly manifest: string } | { readonly kind: "retire" };
+
+/**
+ * A stack with no manifest must say so on purpose: a missing or misspelt `shipgate:manifest` would
+ * otherwise declare no release, and `up` would delete the running services. Throws unless the config
+ * names a manifest or sets `shipgate:retire: true`.
+ */
+export function releaseIntent(config: StackConfig, stack: string): ReleaseIntent {
+  if (config.manifest !== undefined) return { kind: "release", manifest: config.manifest };
+  if (config.retire === true) return { kind: "retire" };
+  throw new Error(
+    `Stack "${stack}" names no release manifest (shipgate:manifest is not set), so shipgate refuses to run: ` +
+      `an update without a release would stop and remove the services that run now.\n` +
+      `  - to release: \`npm run pulumi -- config set shipgate:manifest releases/<service>/<version>.yaml --stack ${stack}\`\n` +
+      `  - to take the services down on purpose: \`npm run pulumi -- config set shipgate:retire true --stack ${stack}\` ` +
+      `and run \`up\` (data, backups and records stay), or \`npm run pulumi -- destroy --stack ${stack}\`.`,
+  );
+}
+
+/**
+ * Reads and validates the current stack's `shipgate:*` config, every key of the namespace. The only
+ * module that reads the program's config.
+ */
+export function loadStackConfig(): StackConfig {
+  return parseStackConfig(rawStackConfig(pulumi.runtime.allConfig()), pulumi.getStack());
 }

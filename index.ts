@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
 import { Release } from "./components/release";
 import type { Platform } from "./components/platform";
-import { loadStackConfig, type StackConfig } from "./config";
+import { loadStackConfig, releaseIntent, type StackConfig } from "./config";
 import { Directory } from "./platforms/local/directory";
 import { LocalPlatform } from "./platforms/local";
 import { KubernetesPlatform } from "./platforms/kubernetes";
@@ -12,6 +12,8 @@ import { describeIssue, loadManifestFile } from "./release";
 const projectDir = process.cwd();
 const stack = pulumi.getStack();
 const config = loadStackConfig();
+// Refuses a stack that names no manifest unless it asks, with shipgate:retire, to take its services down.
+const intent = releaseIntent(config, stack);
 
 function platformFor(settings: StackConfig): Platform {
   switch (settings.platform) {
@@ -51,13 +53,13 @@ function loadManifest(path: string) {
 }
 
 let release: Release | undefined;
-if (config.manifest) {
-  const { manifest, digest } = loadManifest(config.manifest);
+if (intent.kind === "release") {
+  const { manifest, digest } = loadManifest(intent.manifest);
   release = new Release("release", {
     platform: platformFor(config),
     manifest,
     digest,
-    manifestPath: config.manifest,
+    manifestPath: intent.manifest,
     stack,
     services: config.services,
     ...(config.restoreBackup ? { restoreBackup: config.restoreBackup } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../config";
+import { parseStackConfig, rawStackConfig, releaseIntent } from "../../config";
 
 describe("parseStackConfig", () => {
   it("defaults to the local platform and a working folder per stack", () => {
@@ -54,6 +54,72 @@ describe("parseStackConfig", () => {
     });
     expect(() => parseStackConfig({ services: { web: { port: 80 } } }, "dev")).toThrow(
       "  - shipgate:services.web.port: expected a port from 1024 to 65532",
+    );
+  });
+
+  it("refuses an unknown top-level key, naming it, the closest known key and how to remove it", () => {
+    expect(() => parseStackConfig({ manifst: "releases/a.yaml", colour: "blue" }, "prod")).toThrow(
+      / {2}- shipgate:manifst: unknown key \(did you mean shipgate:manifest\?\); shipgate reads only shipgate:platform, .*Remove it with `npm run pulumi -- config rm shipgate:manifst`\n {2}- shipgate:colour: unknown key; /,
+    );
+  });
+
+  it("refuses retire together with a manifest: the stack must say which one it means", () => {
+    expect(() => parseStackConfig({ manifest: "releases/a.yaml", retire: true }, "prod")).toThrow(
+      "  - shipgate:retire: expected either a manifest to release or retire: true to take the services down, not both",
+    );
+  });
+});
+
+describe("rawStackConfig", () => {
+  it("reads every key of the shipgate: namespace and only that namespace, structured ones as JSON", () => {
+    expect(
+      rawStackConfig({
+        "shipgate:manifest": "releases/a.yaml",
+        "shipgate:retire": "false",
+        "shipgate:services": '{"web":{"port":9000}}',
+        "shipgate:manifst": "typo",
+        "aws:region": "eu-west-1",
+      }),
+    ).toEqual({
+      manifest: "releases/a.yaml",
+      retire: false,
+      services: { web: { port: 9000 } },
+      manifst: "typo",
+    });
+  });
+
+  it("leaves a structured value that is not JSON as text, for the schema to name the expected shape", () => {
+    expect(rawStackConfig({ "shipgate:retire": "yes" })).toEqual({ retire: "yes" });
+    expect(() => parseStackConfig({ retire: "yes" }, "prod")).toThrow(
+      "  - shipgate:retire: Invalid input: expected boolean, received string",
+    );
+  });
+});
+
+describe("releaseIntent", () => {
+  it("releases the manifest the stack names", () => {
+    const config = parseStackConfig({ manifest: "releases/a.yaml" }, "prod");
+    expect(releaseIntent(config, "prod")).toEqual({ kind: "release", manifest: "releases/a.yaml" });
+  });
+
+  it("retires only when asked to, and otherwise refuses a stack without a manifest, saying both ways out", () => {
+    expect(releaseIntent(parseStackConfig({ retire: true }, "prod"), "prod")).toEqual({ kind: "retire" });
+    for (const raw of [{}, { retire: false }]) {
+      expect(() => releaseIntent(parseStackConfig(raw, "prod"), "prod")).toThrow(
+        [
+          'Stack "prod" names no release manifest (shipgate:manifest is not set), so shipgate refuses to run: ' +
+            "an update without a release would stop and remove the services that run now.",
+          "  - to release: `npm run pulumi -- config set shipgate:manifest releases/<service>/<version>.yaml --stack prod`",
+          "  - to take the services down on purpose: `npm run pulumi -- config set shipgate:retire true --stack prod` " +
+            "and run `up` (data, backups and records stay), or `npm run pulumi -- destroy --stack prod`.",
+        ].join("\n"),
+      );
+    }
+  });
+
+  it("refuses an empty manifest path, naming shipgate:manifest", () => {
+    expect(() => parseStackConfig({ manifest: "" }, "prod")).toThrow(
+      "  - shipgate:manifest: expected a non-empty path",
     );
   });
 });

@@ -7,9 +7,12 @@ import { describe, expect, it, vi } from "vitest";
 import { installMocks, valueOf } from "./mocks";
 
 describe("the program (index.ts)", () => {
-  it("registers the local working directory from the stack's config", async () => {
+  it("registers only the local working directory of a stack retired on purpose", async () => {
     vi.resetModules();
-    const mocks = await installMocks({ "shipgate:workDir": ".shipgate/unit" }, { stack: "unit" });
+    const mocks = await installMocks(
+      { "shipgate:workDir": ".shipgate/unit", "shipgate:retire": "true" },
+      { stack: "unit" },
+    );
     const program = await import("../../index");
     await mocks.settle();
 
@@ -25,10 +28,35 @@ describe("the program (index.ts)", () => {
 
   it("defaults the working directory to .shipgate/<stack>", async () => {
     vi.resetModules();
-    const mocks = await installMocks({}, { stack: "demo" });
+    const mocks = await installMocks({ "shipgate:retire": "true" }, { stack: "demo" });
     await import("../../index");
     await mocks.settle();
     expect(mocks.registrations.map((r) => r.inputs["path"])).toEqual([".shipgate/demo"]);
+  });
+});
+
+describe("the program refuses a stack config that would delete running services (index.ts)", () => {
+  it("refuses a stack that names no manifest, registering nothing, and says how to retire on purpose", async () => {
+    vi.resetModules();
+    const mocks = await installMocks({ "shipgate:workDir": ".shipgate/unit" }, { stack: "unit" });
+    await expect(import("../../index")).rejects.toThrow(
+      'Stack "unit" names no release manifest (shipgate:manifest is not set), so shipgate refuses to run',
+    );
+    await mocks.settle();
+    expect(mocks.registrations).toEqual([]);
+  });
+
+  it("refuses a misspelt shipgate: key, naming it and the key it was probably meant to be", async () => {
+    vi.resetModules();
+    const mocks = await installMocks(
+      { "shipgate:manifst": "releases/sample-app/v1.yaml", "other:manifst": "ignored" },
+      { stack: "unit" },
+    );
+    await expect(import("../../index")).rejects.toThrow(
+      "  - shipgate:manifst: unknown key (did you mean shipgate:manifest?)",
+    );
+    await mocks.settle();
+    expect(mocks.registrations).toEqual([]);
   });
 });
 
