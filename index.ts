@@ -1,13 +1,12 @@
 // The shipgate program: one release of the stack's release manifest, on the stack's platform.
 import * as pulumi from "@pulumi/pulumi";
-import { join } from "node:path";
 import { Release } from "./components/release";
 import type { Platform } from "./components/platform";
 import { loadStackConfig, releaseIntent, type StackConfig } from "./config";
 import { Directory } from "./platforms/local/directory";
 import { LocalPlatform } from "./platforms/local";
 import { KubernetesPlatform } from "./platforms/kubernetes";
-import { describeIssue, loadManifestFile } from "./release";
+import { describeIssue, readManifestInProject } from "./release";
 
 const projectDir = process.cwd();
 const stack = pulumi.getStack();
@@ -41,7 +40,15 @@ function platformFor(settings: StackConfig): Platform {
 }
 
 function loadManifest(path: string) {
-  const check = loadManifestFile(join(projectDir, path));
+  const read = readManifestInProject(projectDir, path);
+  if (!read.ok) {
+    throw new Error(
+      `The release manifest ${path} (shipgate:manifest) ${read.problem}.\n` +
+        `Set shipgate:manifest to a manifest file inside the project: ` +
+        `\`npm run pulumi -- config set shipgate:manifest releases/<service>/<version>.yaml --stack ${stack}\`.`,
+    );
+  }
+  const { check } = read;
   if (!check.ok) {
     throw new Error(
       `The release manifest ${path} (shipgate:manifest) is not valid:\n` +

@@ -42,9 +42,12 @@ export {
 } from "./approvals";
 export {
   type ManifestCheck,
+  type ManifestFileRead,
+  MAX_MANIFEST_BYTES,
   addApprovalToManifestText,
   checkManifest,
   loadManifestFile,
   parseManifest,
+  readManifestInProject,
 } from "./manifest";
 export { type TemplateOptions, createManifestTemplate, renderManifestYaml } from "./template";

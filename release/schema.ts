@@ -91,10 +91,15 @@ export const SHA256_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 const artifactSchema = z
   .strictObject({
     /** The image repository or package name, without a tag or digest. */
-    source: nonEmptyText.refine(
-      (source) => !/[@]|:[^/]*$/.test(source),
-      "expected a name without a tag or digest; put them in artifact.version or artifact.digest",
-    ),
+    source: nonEmptyText
+      .refine(
+        (source) => !/[@]|:[^/]*$/.test(source),
+        "expected a name without a tag or digest; put them in artifact.version or artifact.digest",
+      )
+      .refine(
+        (source) => !source.startsWith("/") && !source.includes("\\") && !source.split("/").includes(".."),
+        "expected a repository or package name, not an absolute path or one that climbs with ..",
+      ),
     version: z
       .string()
       .min(1, "expected a pinned version")
@@ -126,11 +131,35 @@ const migrationSchema = z.strictObject({
 const databaseChangesSchema = z.strictObject({
   /** The database instance the migrations run against: a stateful target the release backs up. */
   name: nonEmptyText,
-  migrations: z.array(migrationSchema).min(1, "expected at least one migration"),
+  migrations: z
+    .array(migrationSchema)
+    .min(1, "expected at least one migration")
+    .superRefine((migrations, ctx) => {
+      // A migration id names one step: a second step under the same id would run as "already done".
+      const seen = new Map<string, number>();
+      migrations.forEach((migration, index) => {
+        const first = seen.get(migration.id);
+        if (first === undefined) seen.set(migration.id, index);
+        else
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "id"],
+            message: `duplicate migration id ${JSON.stringify(migration.id)}: migrations[${first}] has it already`,
+          });
+      });
+    }),
 });
 
+/** What a config change's key must look like: it reaches the service as an environment variable. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
 const configChangeSchema = z.strictObject({
-  key: nonEmptyText,
+  key: z
+    .string()
+    .regex(
+      ENV_NAME_PATTERN,
+      "expected an environment variable name: letters, digits and _, not starting with a digit",
+    ),
   value: z.union([z.string(), z.number(), z.boolean()]),
   description: nonEmptyText.optional(),
 });

@@ -3,7 +3,8 @@
 // processes run, the stack's folder holds the same files with the same contents, users get the same
 // version, and the state is the same resource for resource.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -14,6 +15,7 @@ import {
   type ReleaseStack,
   testPort,
 } from "./harness";
+import { root } from "../../scripts/lib/engine.mjs";
 
 const port = testPort(21200);
 
@@ -58,6 +60,16 @@ describe("releases the program refuses change nothing", () => {
   };
 
   let before: Snapshot;
+  /** Manifests the input tests write, inside the project but outside the stack's folder. */
+  let inputsDir: string;
+  const outsideFile = join(tmpdir(), `shipgate-e2e-outside-${process.pid}.yaml`);
+  const v2 = () => readFileSync(join(root, "releases", "sample-app", "v2.yaml"), "utf8");
+
+  /** Points shipgate:manifest at `file` (relative to the inputs folder) and runs a refused `up`. */
+  const refusedManifest = async (file: string): Promise<string> => {
+    await stack.stack.setConfig("shipgate:manifest", { value: `.shipgate/${stack.name}-inputs/${file}` });
+    return refusedUp();
+  };
 
   beforeAll(async () => {
     stack = await createReleaseStack({ port, service: { stateful: false } });
@@ -65,9 +77,13 @@ describe("releases the program refuses change nothing", () => {
     before = await snapshot();
     expect(before.served).toBe('{"version":"1.0.0","schema":1}\n');
     expect(before.pids).toHaveLength(2);
+    inputsDir = join(root, ".shipgate", `${stack.name}-inputs`);
+    mkdirSync(inputsDir, { recursive: true });
   });
 
   afterAll(async () => {
+    if (inputsDir) rmSync(inputsDir, { recursive: true, force: true });
+    rmSync(outsideFile, { force: true });
     await stack?.dispose();
   });
 
@@ -91,6 +107,61 @@ describe("releases the program refuses change nothing", () => {
     await stack.stack.setConfig("shipgate:manifest", { value: "" });
     const message = await refusedUp();
     expect(message).toContain("shipgate:manifest: expected a non-empty path");
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses a manifest file that does not exist, naming shipgate:manifest", async () => {
+    const message = await refusedManifest("missing.yaml");
+    expect(message).toContain(
+      `The release manifest .shipgate/${stack.name}-inputs/missing.yaml (shipgate:manifest) does not exist.`,
+    );
+    expect(message).not.toContain("ENOENT");
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses a directory as the manifest, naming shipgate:manifest", async () => {
+    mkdirSync(join(inputsDir, "a-folder"));
+    const message = await refusedManifest("a-folder");
+    expect(message).toContain("(shipgate:manifest) is a directory, expected a manifest file");
+    expect(message).not.toContain("EISDIR");
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses a manifest path that is a symlink out of the project", async () => {
+    writeFileSync(outsideFile, v2());
+    symlinkSync(outsideFile, join(inputsDir, "out.yaml"));
+    const message = await refusedManifest("out.yaml");
+    expect(message).toContain(`(shipgate:manifest) leads out of the project (to ${outsideFile})`);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses an oversized manifest in preview and in up, before any change", async () => {
+    writeFileSync(join(inputsDir, "big.yaml"), `${v2()}# ${"x".repeat(300 * 1024)}\n`);
+    await stack.stack.setConfig("shipgate:manifest", { value: `.shipgate/${stack.name}-inputs/big.yaml` });
+    await expect(stack.stack.preview()).rejects.toThrow(
+      "more than the 262144 bytes (256 KiB) a manifest may have",
+    );
+    const message = await refusedUp();
+    expect(message).toContain("more than the 262144 bytes (256 KiB) a manifest may have");
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses duplicate migration ids, a config key that is no environment variable, an artifact source that climbs", async () => {
+    const edited = v2()
+      .replace(
+        "          backwardCompatible: true\n",
+        '          backwardCompatible: true\n        - id: "0002_add_created_at"\n          description: again\n          backwardCompatible: true\n',
+      )
+      .replace("configChanges: []", "configChanges: [{ key: 'FEATURE FLAG', value: on }]")
+      .replace("source: .shipgate/artifacts/sample-app", "source: ../artifacts/sample-app");
+    writeFileSync(join(inputsDir, "bad-shapes.yaml"), edited);
+    const message = await refusedManifest("bad-shapes.yaml");
+    expect(message).toContain("(shipgate:manifest) is not valid");
+    expect(message).toContain(
+      'components[0].database.migrations[1].id: duplicate migration id "0002_add_created_at": migrations[0] has it already',
+    );
+    expect(message).toContain("components[0].configChanges[0].key: expected an environment variable name");
+    expect(message).toContain("components[0].artifact.source: expected a repository or package name");
     expect(await snapshot()).toEqual(before);
   });
 
