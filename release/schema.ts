@@ -41,7 +41,9 @@ const principalId = z
     "expected an id of lower-case letters, digits and . _ @ - (e.g. alice or alice@example.com)",
   );
 
-const nonEmptyText = z.string().trim().min(1, "expected a non-empty text");
+// No .trim(): a transform would make the document the program acts on (and signs) differ from the one
+// written, so padding added after signing would keep the approvals. Blank text is refused instead.
+const nonEmptyText = z.string().refine((text) => text.trim().length > 0, "expected a non-empty text");
 
 /** SemVer 2.0.0, without a leading `v`. */
 export const SEMVER_PATTERN =

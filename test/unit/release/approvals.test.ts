@@ -266,6 +266,45 @@ describe("verifyApprovals", () => {
     expect(result.rejected.map((rejection) => rejection.reason)).toEqual(["unknown-approver"]);
   });
 
+  it("voids the approvals of a manifest whose title was padded with spaces after signing", () => {
+    const manifest = exampleManifest("standard-full");
+    const signed = withApprovals(manifest, [
+      approve(manifest, erin, "technical"),
+      approve(manifest, bea, "business"),
+    ]);
+    expect(verifyApprovals(signed, trusted(), { now: NOW }).approvers).toEqual(["erin", "bea"]);
+    const padded = checkManifest({ ...structuredClone(signed), title: `  ${manifest.title}  ` });
+    expect(padded.ok).toBe(true);
+    if (!padded.ok) return;
+    // The program acts on, and the pack verifies, the document as written: the padding is kept.
+    expect(padded.manifest.title).toBe(`  ${manifest.title}  `);
+    expect(padded.digest).not.toBe(manifestDigest(manifest));
+    expect(verifyApprovals(padded.manifest, trusted(), { now: NOW }).rejected.map((r) => r.reason)).toEqual([
+      "invalid-signature",
+      "invalid-signature",
+    ]);
+  });
+
+  it("validates a manifest without changing it, so its digest is the digest of the document as written (property)", () => {
+    const manifest = exampleManifest("standard-full");
+    const { approvals: _approvals, ...content } = manifest;
+    const textPaths = leaves(content)
+      .filter(([, value]) => typeof value === "string")
+      .map(([path]) => path);
+    fc.assert(
+      fc.property(fc.constantFrom(...textPaths), fc.constantFrom(" ", "\t", "\n", "  "), (path, pad) => {
+        const data = structuredClone(content) as unknown as Record<string, unknown>;
+        setAt(data, path, `${pad}${String(getAt(data, path))}${pad}`);
+        const check = checkManifest(data);
+        if (!check.ok) return; // a pattern-checked field (a version, an id) refuses padding outright
+        expect(check.manifest).toEqual(data);
+        expect(check.digest).toBe(manifestDigest(data));
+        expect(check.digest).not.toBe(manifestDigest(content));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("invalidates every signature when any signed field changes (property)", () => {
     const manifest = exampleManifest("standard-full");
     const approvals = [
