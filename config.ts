@@ -86,6 +86,12 @@ export const stackConfigSchema = z.strictObject({
     .record(z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a lowercase service name"), serviceSchema)
     .default({}),
   notifications: z.strictObject({ webhookUrl: z.url().optional() }).default({}),
+  /**
+   * The stack's policy pack config (the file a pipeline passes as --policy-pack-config), by default
+   * policies/config/<stack>.json; its approvals-verified entry holds the trusted keys the program checks
+   * approvals against on stacks that are not development stacks. May lie outside the project.
+   */
+  policyConfig: z.string().min(1, "expected a path to the stack's policy pack config").optional(),
   /** Rollback with data restore: the backup id to restore before the switch. */
   restoreBackup: z.string().min(1).optional(),
   /** The kubernetes platform's settings (namespace, runner image, per-service pods): docs/kubernetes.md. */

@@ -6,7 +6,16 @@ import { loadStackConfig, releaseIntent, type StackConfig } from "./config";
 import { Directory } from "./platforms/local/directory";
 import { LocalPlatform } from "./platforms/local";
 import { KubernetesPlatform } from "./platforms/kubernetes";
-import { describeIssue, readManifestInProject } from "./release";
+import { readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import {
+  type Manifest,
+  approvalPolicyFromPackConfig,
+  checkStackApprovals,
+  describeIssue,
+  isDevelopmentStack,
+  readManifestInProject,
+} from "./release";
 
 const projectDir = process.cwd();
 const stack = pulumi.getStack();
@@ -59,9 +68,48 @@ function loadManifest(path: string) {
   return check;
 }
 
+/**
+ * On a stack that is not a development stack, the program itself refuses a release whose approvals do
+ * not verify against the trusted keys of the stack's policy config: the same judgement the policy
+ * pack runs, so an `up` without `--policy-pack` cannot release an unapproved manifest.
+ */
+function requireApprovals(manifest: Manifest, manifestPath: string): void {
+  if (isDevelopmentStack(stack)) return;
+  const policyPath = config.policyConfig ?? `policies/config/${stack}.json`;
+  const where = isAbsolute(policyPath) ? policyPath : join(projectDir, policyPath);
+  const fix =
+    `Stack "${stack}" is not a development stack, so the program verifies a release's approvals against the ` +
+    `trusted keys in the stack's policy config (${policyPath}, set by shipgate:policyConfig)`;
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(where, "utf8"));
+  } catch (error) {
+    throw new Error(
+      `${fix}, and it cannot be read: ${error instanceof Error ? error.message : String(error)}.\n` +
+        `Create it (docs/security.md says who owns it) or point shipgate:policyConfig at it.`,
+    );
+  }
+  const policy = approvalPolicyFromPackConfig(data);
+  if (!policy.ok) {
+    throw new Error(
+      `${fix}, and it is not valid:\n${policy.issues.map((i) => `  - ${describeIssue(i)}`).join("\n")}`,
+    );
+  }
+  const { problems, judgement } = checkStackApprovals(manifest, policy.value);
+  if (problems.length > 0) {
+    throw new Error(
+      `Release ${manifest.changeId}@${manifest.version} (${manifestPath}) is not approved for stack "${stack}", ` +
+        `so shipgate refuses to release it:\n${problems.map((p) => `  - ${p}`).join("\n")}\n` +
+        `Approvers sign digest ${judgement.verification.digest} with \`npx shipgate approve\`; check the result with ` +
+        `\`npx shipgate verify ${manifestPath} --policy-config ${policyPath}\`.`,
+    );
+  }
+}
+
 let release: Release | undefined;
 if (intent.kind === "release") {
   const { manifest, digest } = loadManifest(intent.manifest);
+  requireApprovals(manifest, intent.manifest);
   release = new Release("release", {
     platform: platformFor(config),
     manifest,

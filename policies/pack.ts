@@ -1,6 +1,7 @@
 // The pack's policies and their default enforcement levels per stack. index.ts constructs the pack
 // from here; tests import this module (importing index.ts would start the pack's gRPC server).
 import type { Policies } from "@pulumi/policy";
+import { isDevelopmentStack } from "../release";
 import { approvalsVerified } from "./rules/approvals-verified";
 import { artifactsImmutable } from "./rules/artifacts-immutable";
 import { backupBeforeStatefulChange } from "./rules/backup-before-stateful-change";
@@ -49,10 +50,11 @@ export const qualityGates: Policies = [
 export const platformGuards: Policies = [localFilesInNamedFolders];
 
 /**
- * Stacks where the release gates only advise: a developer's machine previews and releases unapproved
- * manifests. Every other stack gets each policy's own default (mandatory, but for review markers).
+ * Stacks where the release gates only advise (a developer's machine previews and releases unapproved
+ * manifests): the release model's list, which the program's own approval check uses too. Every other
+ * stack gets each policy's own default (mandatory, but for review markers).
  */
-export const DEVELOPMENT_STACKS: readonly string[] = ["local"];
+export { DEVELOPMENT_STACKS } from "../release";
 
 /**
  * The pack's policies for a stack, with their default enforcement levels: mandatory gates become
@@ -60,7 +62,7 @@ export const DEVELOPMENT_STACKS: readonly string[] = ["local"];
  * policies/config/<stack>.json`) overrides any level, per policy, on any stack.
  */
 export function policiesForStack(stack: string): Policies {
-  const development = DEVELOPMENT_STACKS.includes(stack);
+  const development = isDevelopmentStack(stack);
   const gates = [...approvalGates, ...qualityGates].map((policy) =>
     development && policy.enforcementLevel === "mandatory"
       ? { ...policy, enforcementLevel: "advisory" as const }

@@ -5,6 +5,7 @@
 import { type KeyObject, sign, verify } from "node:crypto";
 import { canonicalJson, manifestDigest } from "./digest";
 import { type TrustedKeys, decodePublicKey, trustedApprover } from "./keys";
+import { DEPLOYMENT_TYPE_RULES } from "./rules";
 import { type Approval, type ApprovalRole, type Manifest, APPROVAL_ROLES } from "./schema";
 
 /** Separates shipgate approval signatures from anything else the same key might sign. */
@@ -202,4 +203,65 @@ export function missingRoles(
   required: readonly ApprovalRole[],
 ): ApprovalRole[] {
   return required.filter((role) => !verification.coveredRoles.includes(role));
+}
+
+/** What a stack asks of a release's approvals on top of the signatures: the approvals-verified policy's config. */
+export interface ApprovalRequirements {
+  /** Distinct people with a valid approval a release needs at least. */
+  readonly minApprovers: number;
+  /** Roles required on top of the deployment type's own (DEPLOYMENT_TYPE_RULES), per deployment type. */
+  readonly extraRequiredRoles: Readonly<Record<string, readonly string[]>>;
+  /** Risk levels at which a change-board approval is required whatever the deployment type. */
+  readonly changeBoardRiskLevels: readonly string[];
+}
+
+export const DEFAULT_APPROVAL_REQUIREMENTS: ApprovalRequirements = {
+  minApprovers: 2,
+  extraRequiredRoles: {},
+  changeBoardRiskLevels: ["high", "critical"],
+};
+
+/** The roles a release needs: its deployment type's, the stack's extra ones, change board at high risk. */
+export function requiredRoles(manifest: Manifest, requirements: ApprovalRequirements): ApprovalRole[] {
+  const roles = new Set<string>([
+    ...DEPLOYMENT_TYPE_RULES[manifest.deploymentType].requiredApprovalRoles,
+    ...(requirements.extraRequiredRoles[manifest.deploymentType] ?? []),
+    ...(requirements.changeBoardRiskLevels.includes(manifest.risk.level) ? ["change-board"] : []),
+  ]);
+  // A role the stack's config asks for that no approval can have stays required: such a release is
+  // never approved, which is the safe reading of a misspelt role.
+  return [...roles] as ApprovalRole[];
+}
+
+export interface ApprovalJudgement {
+  readonly verification: ApprovalVerification;
+  readonly required: readonly ApprovalRole[];
+  readonly missing: readonly ApprovalRole[];
+  /** How many more distinct approvers the release needs (0 when enough). */
+  readonly approversShort: number;
+  /** True when the release may go on: enough distinct approvers and every required role covered. */
+  readonly approved: boolean;
+}
+
+/**
+ * The whole approval judgement of a release under a stack's trusted keys and requirements: the one
+ * the policy pack's approvals-verified runs and the program runs on stacks that are not for development.
+ */
+export function judgeApprovals(
+  manifest: Manifest,
+  trustedKeys: TrustedKeys,
+  requirements: ApprovalRequirements,
+  options: VerifyApprovalsOptions = {},
+): ApprovalJudgement {
+  const verification = verifyApprovals(manifest, trustedKeys, options);
+  const required = requiredRoles(manifest, requirements);
+  const missing = missingRoles(verification, required);
+  const approversShort = Math.max(0, requirements.minApprovers - verification.approvers.length);
+  return {
+    verification,
+    required,
+    missing,
+    approversShort,
+    approved: missing.length === 0 && approversShort === 0,
+  };
 }

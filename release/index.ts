@@ -28,6 +28,9 @@ export {
 export {
   APPROVAL_CONTEXT,
   CLOCK_SKEW_MS,
+  DEFAULT_APPROVAL_REQUIREMENTS,
+  type ApprovalJudgement,
+  type ApprovalRequirements,
   type ApprovalClaims,
   type ApprovalVerification,
   type RejectedApproval,
@@ -36,7 +39,9 @@ export {
   type ValidApproval,
   type VerifyApprovalsOptions,
   approvalMessage,
+  judgeApprovals,
   missingRoles,
+  requiredRoles,
   signApproval,
   verifyApprovals,
 } from "./approvals";
@@ -51,3 +56,10 @@ export {
   readManifestInProject,
 } from "./manifest";
 export { type TemplateOptions, createManifestTemplate, renderManifestYaml } from "./template";
+export { DEVELOPMENT_STACKS, DEVELOPMENT_STACK_PREFIX, isDevelopmentStack } from "./stacks";
+export {
+  type StackApprovalPolicy,
+  approvalPolicyFromPackConfig,
+  approvalProblems,
+  checkStackApprovals,
+} from "./stack-approvals";

@@ -1,39 +1,38 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import {
+  type ApprovalRequirements,
   type ApprovalRole,
   type Manifest,
   type RejectedApproval,
-  DEPLOYMENT_TYPE_RULES,
+  DEFAULT_APPROVAL_REQUIREMENTS,
   checkTrustedKeys,
   describeIssue,
-  missingRoles,
-  verifyApprovals,
+  judgeApprovals,
+  requiredRoles as releaseRequiredRoles,
 } from "../../release";
 import { configSchema, listPerDeploymentType, stringList, withDefaults } from "../lib/config";
 import { releaseKey, validateEvidence } from "../lib/evidence";
 
-export interface ApprovalsVerifiedConfig {
+export interface ApprovalsVerifiedConfig extends ApprovalRequirements {
   /**
    * Who may approve, in which roles, with which Ed25519 public keys: the trusted-keys document of
    * docs/release-manifest.md. Owned by the platform or compliance team; never read from the manifest.
    */
   readonly trustedKeys: unknown;
-  /** Distinct people with a valid approval a release needs at least. */
   readonly minApprovers: number;
-  /** Roles required on top of the deployment type's own (DEPLOYMENT_TYPE_RULES), per deployment type. */
   readonly extraRequiredRoles: Record<string, string[]>;
-  /** Risk levels at which a change-board approval is required whatever the deployment type. */
   readonly changeBoardRiskLevels: string[];
 }
 
 export const approvalsVerifiedDefaults: ApprovalsVerifiedConfig = {
   trustedKeys: { approvers: {} },
-  minApprovers: 2,
+  minApprovers: DEFAULT_APPROVAL_REQUIREMENTS.minApprovers,
   extraRequiredRoles: {},
-  changeBoardRiskLevels: ["high", "critical"],
+  changeBoardRiskLevels: [...DEFAULT_APPROVAL_REQUIREMENTS.changeBoardRiskLevels],
 };
 
-const WHY: Readonly<Record<RejectedApproval["reason"], string>> = {
+/** Why a rejected approval does not count, in the words of this policy's config. */
+export const REJECTION_WHY: Readonly<Record<RejectedApproval["reason"], string>> = {
   "unknown-approver": "its approver has no key in this policy's trustedKeys",
   "role-not-allowed": "the trusted keys do not let its approver sign for this role",
   "invalid-signature":
@@ -45,14 +44,9 @@ const WHY: Readonly<Record<RejectedApproval["reason"], string>> = {
   "duplicate-approver": "its approver already approved this release, and a person counts once",
 };
 
-/** The roles a release needs: its deployment type's, the stack's extra ones, change board at high risk. */
+/** The roles a release needs (the release model's requiredRoles, under this policy's config). */
 export function requiredRoles(manifest: Manifest, config: ApprovalsVerifiedConfig): ApprovalRole[] {
-  const roles = new Set<string>([
-    ...DEPLOYMENT_TYPE_RULES[manifest.deploymentType].requiredApprovalRoles,
-    ...(config.extraRequiredRoles[manifest.deploymentType] ?? []),
-    ...(config.changeBoardRiskLevels.includes(manifest.risk.level) ? ["change-board"] : []),
-  ]);
-  return [...roles] as ApprovalRole[];
+  return releaseRequiredRoles(manifest, config);
 }
 
 /**
@@ -86,29 +80,28 @@ export const approvalsVerified: ResourceValidationPolicy = {
       );
       return;
     }
-    const verification = verifyApprovals(manifest, keys.value, { now: new Date() });
+    const judgement = judgeApprovals(manifest, keys.value, config, { now: new Date() });
+    const { verification } = judgement;
     for (const rejected of verification.rejected) {
       // An author's approval is change-request-approved's to report; it is not counted either way.
       if (rejected.reason === "self-approval") continue;
       reportViolation(
         `Replace approvals[${rejected.index}] (${rejected.approverId} as ${rejected.role}) of ${release}: ` +
-          `${WHY[rejected.reason]} [${rejected.reason}: ${rejected.message}].`,
+          `${REJECTION_WHY[rejected.reason]} [${rejected.reason}: ${rejected.message}].`,
       );
     }
     const approvers = verification.approvers;
-    if (approvers.length < config.minApprovers) {
+    if (judgement.approversShort > 0) {
       reportViolation(
-        `Collect approvals of ${release} from ${config.minApprovers - approvers.length} more distinct approver(s): ` +
+        `Collect approvals of ${release} from ${judgement.approversShort} more distinct approver(s): ` +
           `${approvers.length} valid (${approvers.join(", ") || "none"}), this stack needs ${config.minApprovers}; ` +
           `approvers sign digest ${verification.digest}.`,
       );
     }
-    const required = requiredRoles(manifest, config);
-    const missing = missingRoles(verification, required);
-    if (missing.length > 0) {
+    if (judgement.missing.length > 0) {
       reportViolation(
-        `Collect approvals of ${release} for the role(s) ${missing.join(", ")}: a ${manifest.risk.level}-risk ` +
-          `${manifest.deploymentType} release needs ${required.join(", ")}; valid approvals cover ` +
+        `Collect approvals of ${release} for the role(s) ${judgement.missing.join(", ")}: a ${manifest.risk.level}-risk ` +
+          `${manifest.deploymentType} release needs ${judgement.required.join(", ")}; valid approvals cover ` +
           `${verification.coveredRoles.join(", ") || "none"}.`,
       );
     }

@@ -6,7 +6,7 @@ import {
   type Stack,
   type UpResult,
 } from "@pulumi/pulumi/automation";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   type Dirent,
   existsSync,
@@ -47,7 +47,7 @@ export interface ThrowawayStack {
 }
 
 /**
- * Creates a stack named `e2e-<random>` of the project's program in a private file backend, so
+ * Creates a stack named `<prefix>-<random>` (`e2e-<random>` by default) of the project's program in a private file backend, so
  * tests never touch the project's own state. Fails (never skips) when the engine is missing.
  */
 export async function createThrowawayStack(prefix = "e2e"): Promise<ThrowawayStack> {
@@ -143,6 +143,11 @@ export interface ReleaseStackOptions {
   readonly service?: Record<string, unknown>;
   /** Run every release through the policy pack in policies/ (default false). */
   readonly policyPack?: boolean;
+  /**
+   * The stack name's prefix. The default, `dev-e2e`, makes a development stack, where the sample's
+   * unsigned manifests may be released; `e2e` makes a stack the program checks approvals on.
+   */
+  readonly prefix?: string;
 }
 
 /**
@@ -151,7 +156,7 @@ export interface ReleaseStackOptions {
  * so on stderr: that is a leak), removes the folder, the stack and its backend.
  */
 export async function createReleaseStack(options: ReleaseStackOptions): Promise<ReleaseStack> {
-  const throwaway = await createThrowawayStack();
+  const throwaway = await createThrowawayStack(options.prefix ?? "dev-e2e");
   const { stack, name } = throwaway;
   const workDir = `.shipgate/${name}`;
   const workDirPath = join(root, workDir);
@@ -337,4 +342,45 @@ export async function addItem(port: number, name: string): Promise<{ id: number;
     throw new Error(`POST /items answered ${answer.status}: ${answer.body}`);
   }
   return JSON.parse(answer.body) as { id: number; name: string };
+}
+
+/** What a refused release must leave exactly as it was. */
+export interface StackSnapshot {
+  /** The stack's processes (by their working folder or arguments). */
+  readonly pids: number[];
+  /** Every file of the stack's folder with its SHA-256 (the router's growing access log left out). */
+  readonly files: Record<string, string>;
+  /** The state's resources, every input and output. */
+  readonly resources: unknown;
+  /** What users get from /version. */
+  readonly served: string;
+}
+
+export async function snapshotStack(stack: ReleaseStack): Promise<StackSnapshot> {
+  const files: Record<string, string> = {};
+  for (const file of filesUnder(stack.workDirPath)) {
+    if (file.endsWith(".log") && file !== "notifications.log") continue;
+    files[file] = createHash("sha256")
+      .update(readFileSync(join(stack.workDirPath, file)))
+      .digest("hex");
+  }
+  const state = await stack.stack.exportStack();
+  return {
+    pids: processesUnder(stack.workDirPath)
+      .map((p) => p.pid)
+      .sort((a, b) => a - b),
+    files,
+    resources: state.deployment.resources,
+    served: (await fetchLocal(stack.port, "/version")).body,
+  };
+}
+
+/** Runs `up` (no refresh: a refresh may rewrite outputs on its own) that must fail; its error text. */
+export async function refusedUp(stack: ReleaseStack): Promise<string> {
+  const outcome = await stack.stack.up().then(
+    (up) => `expected the update to be refused, but it ${up.summary.result}`,
+    (error: unknown) => error,
+  );
+  if (typeof outcome === "string") throw new Error(outcome);
+  return outcome instanceof Error ? outcome.message : String(outcome);
 }

@@ -12,6 +12,7 @@ import { chosenEngine, engineEnv, root } from "../../scripts/lib/engine.mjs";
 import type { Manifest } from "../../release";
 import { approve, approvers, defined, exampleManifest, trustedKeys } from "../unit/policies/fixtures";
 import { createThrowawayStack, policyPackPath, type ThrowawayStack, testPort } from "./harness";
+import { policiesForStack } from "../../policies/pack";
 
 const { tara, bea, carl, riley, sue } = approvers;
 const SERVICE_PORT = testPort(25000);
@@ -48,10 +49,20 @@ describe("the policy pack on the real engine", () => {
     await stack.setConfig("shipgate:manifest", { value: path });
   }
 
-  /** Writes a policy config file (the pipeline's `--policy-pack-config policies/config/<stack>.json`). */
-  function policyConfig(file: string, config: Record<string, unknown>): string {
+  /**
+   * Writes a policy config file (the pipeline's `--policy-pack-config policies/config/<stack>.json`).
+   * The stack is a development stack, so the program lets unapproved manifests through to the pack;
+   * the config sets every policy to the level a production stack has by default, as a pipeline's does.
+   */
+  function policyConfig(file: string, config: Record<string, Record<string, unknown>>): string {
+    const levels = Object.fromEntries(
+      policiesForStack("production").map((policy) => [
+        policy.name,
+        { enforcementLevel: policy.enforcementLevel, ...(config[policy.name] ?? {}) },
+      ]),
+    );
     const path = join(files, `${file}.json`);
-    writeFileSync(path, JSON.stringify(config, null, 2));
+    writeFileSync(path, JSON.stringify(levels, null, 2));
     return path;
   }
 
@@ -60,7 +71,7 @@ describe("the policy pack on the real engine", () => {
   });
 
   beforeAll(async () => {
-    throwaway = await createThrowawayStack();
+    throwaway = await createThrowawayStack("dev-e2e");
     stack = throwaway.stack;
     workDir = `.shipgate/${throwaway.name}`;
     files = mkdtempSync(join(tmpdir(), "shipgate-e2e-policies-"));

@@ -2,7 +2,6 @@
 // refused with an error naming the config key or input at fault, and changes nothing at all: the same
 // processes run, the stack's folder holds the same files with the same contents, users get the same
 // version, and the state is the same resource for resource.
-import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,54 +11,23 @@ import {
   fetchLocal,
   filesUnder,
   processesUnder,
+  refusedUp as refusedUpOf,
   type ReleaseStack,
+  snapshotStack,
+  type StackSnapshot,
   testPort,
 } from "./harness";
 import { root } from "../../scripts/lib/engine.mjs";
 
 const port = testPort(21200);
 
-interface Snapshot {
-  readonly pids: number[];
-  readonly files: Record<string, string>;
-  readonly resources: unknown;
-  readonly served: string;
-}
-
 describe("releases the program refuses change nothing", () => {
   let stack: ReleaseStack;
 
-  const snapshot = async (): Promise<Snapshot> => {
-    const files: Record<string, string> = {};
-    for (const file of filesUnder(stack.workDirPath)) {
-      // The router's own log grows with every request the test sends; everything else must not change.
-      if (file.endsWith(".log") && file !== "notifications.log") continue;
-      files[file] = createHash("sha256")
-        .update(readFileSync(join(stack.workDirPath, file)))
-        .digest("hex");
-    }
-    const state = await stack.stack.exportStack();
-    return {
-      pids: processesUnder(stack.workDirPath)
-        .map((p) => p.pid)
-        .sort((a, b) => a - b),
-      files,
-      resources: state.deployment.resources,
-      served: (await fetchLocal(port, "/version")).body,
-    };
-  };
+  const snapshot = () => snapshotStack(stack);
+  const refusedUp = () => refusedUpOf(stack);
 
-  /** Runs `up` (no refresh: a refresh may rewrite outputs on its own) and returns how it failed. */
-  const refusedUp = async (): Promise<string> => {
-    const outcome = await stack.stack.up().then(
-      (up) => `expected the update to be refused, but it ${up.summary.result}`,
-      (error: unknown) => error,
-    );
-    if (typeof outcome === "string") throw new Error(outcome);
-    return outcome instanceof Error ? outcome.message : String(outcome);
-  };
-
-  let before: Snapshot;
+  let before: StackSnapshot;
   /** Manifests the input tests write, inside the project but outside the stack's folder. */
   let inputsDir: string;
   const outsideFile = join(tmpdir(), `shipgate-e2e-outside-${process.pid}.yaml`);

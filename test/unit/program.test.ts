@@ -1,10 +1,11 @@
 // The program under Pulumi mocks: the exact resources it registers from the stack's config.
 import type * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { installMocks, valueOf } from "./mocks";
+import { approve, approvers, exampleManifest, trustedKeys } from "./policies/fixtures";
 
 describe("the program (index.ts)", () => {
   it("registers only the local working directory of a stack retired on purpose", async () => {
@@ -74,7 +75,7 @@ describe("the program with a release manifest (index.ts)", () => {
         }),
       },
       {
-        stack: "unit",
+        stack: "dev-unit",
         outputs: (r) =>
           r.type.endsWith(":Router") || r.type.endsWith(":Slot")
             ? { url: `http://127.0.0.1:${String(r.inputs["port"])}` }
@@ -122,7 +123,7 @@ describe("the program with a release manifest (index.ts)", () => {
     expect(slot?.inputs["port"]).toBe(32001);
     const evidence = mocks.registrations.find((r) => r.name === "release-anchor-evidence");
     expect(evidence?.inputs["manifestPath"]).toBe("releases/sample-app/v1.yaml");
-    expect(evidence?.inputs["stack"]).toBe("unit");
+    expect(evidence?.inputs["stack"]).toBe("dev-unit");
 
     expect(await valueOf(program.url as pulumi.Output<string>)).toBe("http://127.0.0.1:32000");
     expect(await valueOf(program.activeColor as pulumi.Output<string>)).toBe("blue");
@@ -130,5 +131,80 @@ describe("the program with a release manifest (index.ts)", () => {
     expect(await valueOf(program.deploymentRecord as pulumi.Output<string>)).toBe(
       `${workDir}/records/CHG-100-1.0.0.md`,
     );
+  });
+});
+
+describe("the program checks approvals itself on a stack that is not a development stack (index.ts)", () => {
+  const dir = `.shipgate/unit-approvals-${randomBytes(4).toString("hex")}`;
+  const root = join(__dirname, "..", "..");
+  const v1 = exampleManifest("releases/sample-app/v1.yaml");
+  const policyConfig = join(root, dir, "policy.json");
+  const { tara, bea, carl, sue } = approvers;
+
+  const run = async (manifest: unknown, config: Record<string, string> = {}) => {
+    mkdirSync(join(root, dir), { recursive: true });
+    writeFileSync(join(root, dir, "manifest.json"), JSON.stringify(manifest));
+    writeFileSync(
+      policyConfig,
+      JSON.stringify({ "approvals-verified": { trustedKeys: trustedKeys([tara, bea, carl]) } }),
+    );
+    vi.resetModules();
+    const mocks = await installMocks(
+      {
+        "shipgate:workDir": `${dir}/work`,
+        "shipgate:manifest": `${dir}/manifest.json`,
+        "shipgate:policyConfig": policyConfig,
+        "shipgate:services": JSON.stringify({
+          "sample-app": { port: 32100, artifacts: ".shipgate/artifacts/sample-app", stateful: false },
+        }),
+        ...config,
+      },
+      { stack: "prod-unit" },
+    );
+    const outcome = await import("../../index").then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    await mocks.settle();
+    rmSync(join(root, dir), { recursive: true, force: true });
+    return { outcome, registrations: mocks.registrations };
+  };
+
+  it("refuses an unapproved manifest before registering anything, naming what is missing", async () => {
+    const { outcome, registrations } = await run(v1);
+    expect(outcome).toContain(
+      "Release CHG-100@1.0.0 (" +
+        dir +
+        '/manifest.json) is not approved for stack "prod-unit", so shipgate refuses to release it:',
+    );
+    expect(outcome).toContain("  - 0 valid approver(s) (none), the stack needs 2");
+    expect(outcome).toContain("  - no valid approval for the role(s) technical, business, change-board");
+    expect(registrations).toEqual([]);
+  });
+
+  it("refuses approvals by keys the stack does not trust, and a manifest edited after signing", async () => {
+    const untrusted = await run(approve(v1, [tara, sue]));
+    expect(untrusted.outcome).toContain("approvals[1] (sue as support) does not count: unknown-approver");
+    expect(untrusted.registrations).toEqual([]);
+    const edited = await run({ ...approve(v1, [tara, bea]), title: `${v1.title} ` });
+    expect(edited.outcome).toContain("approvals[0] (tara as technical) does not count: invalid-signature");
+    expect(edited.registrations).toEqual([]);
+  });
+
+  it("refuses a stack whose policy config is missing, saying where the keys are expected", async () => {
+    const { outcome, registrations } = await run(approve(v1, [tara, bea]), {
+      "shipgate:policyConfig": join(root, dir, "absent.json"),
+    });
+    expect(outcome).toContain(
+      "Stack \"prod-unit\" is not a development stack, so the program verifies a release's approvals against the trusted keys in the stack's policy config",
+    );
+    expect(outcome).toContain("and it cannot be read");
+    expect(registrations).toEqual([]);
+  });
+
+  it("declares an approved release", async () => {
+    const { outcome, registrations } = await run(approve(v1, [tara, bea, carl]));
+    expect(outcome).toBeUndefined();
+    expect(registrations.map((r) => r.name)).toContain("release-anchor-evidence");
   });
 });

@@ -2,6 +2,7 @@
 // with its urn, parent, dependencies and property dependencies (the SDK computes them before the
 // request reaches the monitor, so they are the engine's), and the pack's policies evaluated on it.
 import * as pulumi from "@pulumi/pulumi";
+import { isDevelopmentStack } from "../../../release";
 import type { EnforcementLevel, Policies, Policy, StackValidationPolicy } from "@pulumi/policy";
 import { vi } from "vitest";
 import type { ClusterReader } from "../../../platforms/kubernetes/observe";
@@ -67,7 +68,10 @@ export interface ProgramOptions {
 
 /**
  * Runs the project's program (index.ts) for `stack` with the given stack config (values as
- * `pulumi config` stores them: strings, JSON for objects) and returns what it registered.
+ * `pulumi config` stores them: strings, JSON for objects) and returns what it registered. A stack that
+ * is not a development stack runs as `dev-<stack>`: the program would refuse the unapproved releases
+ * these tests capture for the pack (its own check has its own tests), and the pack is evaluated with
+ * the levels of `stack` by the caller.
  */
 export async function runProgram(
   config: Record<string, string>,
@@ -92,7 +96,7 @@ export async function runProgram(
       call: (args) => args.inputs,
     },
     project,
-    stack,
+    isDevelopmentStack(stack) ? stack : `dev-${stack}`,
     false,
   );
   const resources: CapturedResource[] = [];
