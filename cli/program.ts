@@ -1,6 +1,6 @@
 /** The `shipgate` command line: commander wiring around the command functions in ./commands. */
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import {
   type ApprovalRole,
@@ -15,7 +15,7 @@ import { digestManifest } from "./commands/digest";
 import { generateKey } from "./commands/keygen";
 import { newManifest } from "./commands/new";
 import { validateManifests } from "./commands/validate";
-import { verifyManifest } from "./commands/verify";
+import { verifyManifest, verifyWithPolicy } from "./commands/verify";
 import { type CommandResult, CliError, EXIT_USAGE } from "./result";
 
 export interface CliIo {
@@ -213,25 +213,42 @@ function buildProgram(io: CliIo, record: (result: CommandResult, json: boolean) 
 
   program
     .command("verify")
-    .description("check a manifest's approvals against trusted keys")
+    .description(
+      "check a manifest's approvals: every approval gate of the policy pack with --policy-config, or signatures only with --trusted-keys",
+    )
     .argument("<manifest>", "manifest file")
-    .requiredOption("--trusted-keys <file>", "trusted-keys file: approver ids, their roles and public keys")
+    .option(
+      "--policy-config <file>",
+      "the stack's policy pack config (policies/config/<stack>.json): runs every approval gate the pack runs",
+    )
+    .option("--stack <name>", "the stack the policy config is for (default: the config file's name)")
+    .option("--trusted-keys <file>", "trusted-keys file: checks signatures, roles and approver count only")
     .option(
       "--require-role <role>",
       "a role needed besides the deployment type's (repeatable)",
       collectRole,
       [],
     )
-    .option("--min-approvers <n>", "distinct approvers needed", parseCount, 1)
-    .option("--at <timestamp>", "verify as of this time instead of now", parseTimestamp)
-    .option("--allow-self-approval", "count approvals by the change request's author", false)
+    .option("--min-approvers <n>", "distinct approvers needed (with --trusted-keys)", parseCount, 1)
+    .option(
+      "--at <timestamp>",
+      "verify signatures as of this time instead of now (with --trusted-keys)",
+      parseTimestamp,
+    )
+    .option(
+      "--allow-self-approval",
+      "count approvals by the change request's author (with --trusted-keys)",
+      false,
+    )
     .option("--strict", "fail on any rejected approval too", false)
     .addOption(json())
     .action(
-      (
+      async (
         file: string,
         options: {
-          trustedKeys: string;
+          policyConfig?: string;
+          stack?: string;
+          trustedKeys?: string;
           requireRole: ApprovalRole[];
           minApprovers: number;
           at?: Date;
@@ -240,10 +257,34 @@ function buildProgram(io: CliIo, record: (result: CommandResult, json: boolean) 
           json?: boolean;
         },
       ) => {
+        if ((options.policyConfig === undefined) === (options.trustedKeys === undefined)) {
+          throw new CliError(
+            "verify needs either --policy-config <the stack's policy pack config> (every approval gate the pack runs) " +
+              "or --trusted-keys <file> (signatures only), not both",
+          );
+        }
+        if (options.policyConfig !== undefined) {
+          if (options.at !== undefined || options.allowSelfApproval) {
+            throw new CliError(
+              "--at and --allow-self-approval apply to --trusted-keys only: the pack's gates judge now, and never count self-approval",
+            );
+          }
+          record(
+            await verifyWithPolicy({
+              file,
+              policyConfigFile: options.policyConfig,
+              stack: options.stack ?? basename(options.policyConfig).replace(/\.json$/, ""),
+              requireRoles: options.requireRole,
+              strict: options.strict,
+            }),
+            options.json === true,
+          );
+          return;
+        }
         record(
           verifyManifest({
             file,
-            trustedKeysFile: options.trustedKeys,
+            trustedKeysFile: options.trustedKeys as string,
             requireRoles: options.requireRole,
             minApprovers: options.minApprovers,
             ...(options.at === undefined ? {} : { now: options.at }),

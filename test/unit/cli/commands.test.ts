@@ -1,12 +1,13 @@
 import { chmodSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { approveManifest } from "../../../cli/commands/approve";
 import { digestManifest } from "../../../cli/commands/digest";
 import { generateKey } from "../../../cli/commands/keygen";
 import { newManifest } from "../../../cli/commands/new";
 import { validateManifests } from "../../../cli/commands/validate";
-import { type VerifyOptions, verifyManifest } from "../../../cli/commands/verify";
+import { type VerifyOptions, verifyManifest, verifyWithPolicy } from "../../../cli/commands/verify";
 import { addApprovalToManifestText, parseManifest, parseTrustedKeys } from "../../../release";
 import { present } from "../release/fixtures";
 import { EXAMPLES, scratchDir } from "./helpers";
@@ -334,5 +335,105 @@ describe("approve and verify", () => {
     expect(() => verifyManifest(verifyOptions(file, trusted))).toThrow(
       `trusted keys ${trusted} are not valid:\n  - approvers.erin.roles[0]: Invalid option: expected one of "technical"|"business"|"support"|"change-board"\n  - approvers.erin.publicKeys: expected at least one public key`,
     );
+  });
+});
+
+describe("verify with the stack's policy config", () => {
+  /** A hot fix approved now by erin, bea and carl, and a policy config trusting them, with `extra` entries. */
+  function setUp(extra: Record<string, unknown>) {
+    const file = copyExample("hot-fix");
+    const { trusted, erinKey, beaKey } = approvers();
+    const carlKey = join(dir, "carl.key");
+    generateKey({ id: "carl", out: carlKey, roles: ["change-board"], force: false, addTo: trusted });
+    for (const [keyFile, approverId, role] of [
+      [erinKey, "erin", "technical"],
+      [beaKey, "bea", "business"],
+      [carlKey, "carl", "change-board"],
+    ] as const) {
+      approveManifest({ file, keyFile, approverId, role, validForMs: DAY });
+    }
+    const policyConfigFile = join(dir, "production.json");
+    const trustedKeys: unknown = parse(readFileSync(trusted, "utf8"));
+    writeFileSync(policyConfigFile, JSON.stringify({ "approvals-verified": { trustedKeys }, ...extra }));
+    return { file, trusted, policyConfigFile };
+  }
+
+  it("says APPROVED only when every approval gate of the pack passes, and plain verify says it checks signatures only", async () => {
+    const { file, trusted, policyConfigFile } = setUp({});
+    const result = await verifyWithPolicy({
+      file,
+      policyConfigFile,
+      stack: "production",
+      requireRoles: [],
+      strict: false,
+    });
+    expect(result.text).toContain("policy gates:   every approval gate of the pack for stack production");
+    expect(result.json).toMatchObject({ ok: true, scope: "policy", approvers: ["erin", "bea", "carl"] });
+    expect(result.text.split("\n").at(-1)).toBe("APPROVED");
+
+    const plain = verifyManifest(verifyOptions(file, trusted, { minApprovers: 2 }));
+    expect(plain.text).toContain(
+      "scope:          signatures, roles and approver count only; the policy pack's other approval gates",
+    );
+    expect(plain.json).toMatchObject({ ok: true, scope: "signatures" });
+  });
+
+  it("refuses, as the pack does, a release inside a freeze whose incident id is not a tracker id", async () => {
+    const now = Date.now();
+    const freeze = {
+      start: new Date(now - DAY).toISOString(),
+      end: new Date(now + 400 * DAY).toISOString(),
+      reason: "year-end",
+    };
+    const { file, trusted, policyConfigFile } = setUp({
+      "deployment-window-open": { freezes: [freeze], incidentIdPattern: "^JIRA-[0-9]+$" },
+      "fast-lane-incident-referenced": { incidentIdPattern: "^JIRA-[0-9]+$" },
+    });
+    const result = await verifyWithPolicy({
+      file,
+      policyConfigFile,
+      stack: "production",
+      requireRoles: [],
+      strict: false,
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.text).toContain("[mandatory] deployment-window-open: Reference the incident that HF-");
+    expect(result.text).toContain(
+      "[mandatory] fast-lane-incident-referenced: Reference the incident that hot-fix",
+    );
+    expect(result.text.split("\n").at(-1)).toBe("NOT APPROVED");
+    // The same file passes a signatures-only check, which says what it left out.
+    const plain = verifyManifest(verifyOptions(file, trusted, { minApprovers: 2 }));
+    expect(plain.text.split("\n").slice(-2)).toEqual([
+      expect.stringMatching(/^scope: /) as unknown,
+      "APPROVED",
+    ]);
+  });
+
+  it("honours the config's levels: an advisory finding does not refuse, a disabled gate does not run", async () => {
+    const now = Date.now();
+    const freeze = {
+      start: new Date(now - DAY).toISOString(),
+      end: new Date(now + 400 * DAY).toISOString(),
+      reason: "e2e",
+    };
+    const { file, policyConfigFile } = setUp({
+      "deployment-window-open": {
+        enforcementLevel: "advisory",
+        freezes: [freeze],
+        incidentIdPattern: "^JIRA-[0-9]+$",
+      },
+      "fast-lane-incident-referenced": { enforcementLevel: "disabled" },
+    });
+    const result = await verifyWithPolicy({
+      file,
+      policyConfigFile,
+      stack: "production",
+      requireRoles: [],
+      strict: false,
+    });
+    expect(result.text).toContain("[advisory] deployment-window-open:");
+    expect(result.text).not.toContain("fast-lane-incident-referenced:");
+    expect(result.exitCode).toBe(0);
   });
 });

@@ -97,6 +97,25 @@ describe("shipgate run", () => {
     expect(outcome.stderr).toContain(`error: ${message}`);
   });
 
+  it.each([
+    [
+      ["verify", "x.yaml"],
+      "verify needs either --policy-config <the stack's policy pack config> (every approval gate the pack runs) or --trusted-keys <file> (signatures only), not both",
+    ],
+    [
+      ["verify", "x.yaml", "--policy-config", "p.json", "--trusted-keys", "t"],
+      "verify needs either --policy-config",
+    ],
+    [
+      ["verify", "x.yaml", "--policy-config", "p.json", "--at", "2026-12-01T00:00:00Z"],
+      "--at and --allow-self-approval apply to --trusted-keys only",
+    ],
+  ])("exits 2 when verify is not told what to check against: %j", async (args, message) => {
+    const outcome = await runCli(...args);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain(`shipgate: ${message}`);
+  });
+
   it("exits 0 for help and version, and 2 with help when no command is given", async () => {
     const help = await runCli("--help");
     expect(help.code).toBe(0);
