@@ -1,11 +1,10 @@
 // The shipgate program: one release of the stack's release manifest, on the stack's platform.
 import * as pulumi from "@pulumi/pulumi";
 import { Release } from "./components/release";
-import type { Platform } from "./components/platform";
-import { loadStackConfig, releaseIntent, type StackConfig } from "./config";
-import { Directory } from "./platforms/local/directory";
-import { LocalPlatform } from "./platforms/local";
-import { KubernetesPlatform } from "./platforms/kubernetes";
+import type { Platform, PlatformAdapter, PlatformSettingsSchemas } from "./components/platform";
+import { loadStackConfig, releaseIntent } from "./config";
+import { kubernetesAdapter } from "./platforms/kubernetes";
+import { localAdapter } from "./platforms/local";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import {
@@ -19,34 +18,37 @@ import {
 
 const projectDir = process.cwd();
 const stack = pulumi.getStack();
-const config = loadStackConfig();
+
+/** The platforms this program can release to; each brings its settings schema and its constructor. */
+const adapters: readonly PlatformAdapter[] = [localAdapter, kubernetesAdapter];
+
+const config = loadStackConfig(
+  Object.fromEntries(
+    adapters.flatMap((adapter) => (adapter.settingsSchema ? [[adapter.name, adapter.settingsSchema]] : [])),
+  ) as PlatformSettingsSchemas,
+);
+
+function platformFor(): Platform {
+  const adapter = adapters.find((candidate) => candidate.name === config.platform);
+  if (!adapter) {
+    throw new Error(
+      `shipgate:platform: "${config.platform}" has no platform adapter in this version of shipgate; ` +
+        `expected one of ${adapters.map((a) => `"${a.name}"`).join(", ")}. ` +
+        `Set it with \`npm run pulumi -- config set shipgate:platform local --stack ${stack}\`.`,
+    );
+  }
+  return adapter.create({
+    projectDir,
+    stack,
+    workDir: config.workDir,
+    services: config.services,
+    settings: config.platformSettings,
+    ...(config.notifications.webhookUrl ? { webhookUrl: config.notifications.webhookUrl } : {}),
+  });
+}
+
 // Refuses a stack that names no manifest unless it asks, with shipgate:retire, to take its services down.
 const intent = releaseIntent(config, stack);
-
-function platformFor(settings: StackConfig): Platform {
-  switch (settings.platform) {
-    case "local":
-      return new LocalPlatform({
-        projectDir,
-        workDir: settings.workDir,
-        services: settings.services,
-        ...(settings.notifications.webhookUrl ? { webhookUrl: settings.notifications.webhookUrl } : {}),
-      });
-    case "kubernetes":
-      return new KubernetesPlatform({
-        projectDir,
-        // parseStackConfig requires these settings when the platform is kubernetes.
-        config: settings.kubernetes as NonNullable<StackConfig["kubernetes"]>,
-        services: settings.services,
-        ...(settings.notifications.webhookUrl ? { webhookUrl: settings.notifications.webhookUrl } : {}),
-      });
-    default:
-      throw new Error(
-        `shipgate:platform: "${settings.platform}" has no platform adapter in this version of shipgate; ` +
-          `expected "local" or "kubernetes". Set it with \`npm run pulumi -- config set shipgate:platform local --stack ${stack}\`.`,
-      );
-  }
-}
 
 function loadManifest(path: string) {
   const read = readManifestInProject(projectDir, path);
@@ -106,12 +108,16 @@ function requireApprovals(manifest: Manifest, manifestPath: string): void {
   }
 }
 
+// Everything is checked before the platform is built or any resource is declared.
+const loaded = intent.kind === "release" ? loadManifest(intent.manifest) : undefined;
+if (loaded && intent.kind === "release") requireApprovals(loaded.manifest, intent.manifest);
+
+const target = platformFor();
 let release: Release | undefined;
-if (intent.kind === "release") {
-  const { manifest, digest } = loadManifest(intent.manifest);
-  requireApprovals(manifest, intent.manifest);
+if (loaded && intent.kind === "release") {
+  const { manifest, digest } = loaded;
   release = new Release("release", {
-    platform: platformFor(config),
+    platform: target,
     manifest,
     digest,
     manifestPath: intent.manifest,
@@ -121,21 +127,14 @@ if (intent.kind === "release") {
   });
 }
 
-// The local platform's working folder; releases keep their data, backups and records under it.
-// It waits for the release anchor, so an unapproved release changes nothing at all.
-const workDir =
-  config.platform === "local"
-    ? new Directory(
-        "workdir",
-        { path: config.workDir, removeOnDelete: "ifEmpty" },
-        { dependsOn: release ? [release.anchor] : [] },
-      )
-    : undefined;
+// The platform's working folder, where it keeps data, backups and records (local only). It waits
+// for the release anchor, so an unapproved release changes nothing at all.
+const workspace = target.workspace?.({ dependsOn: release ? [release.anchor] : [] });
 
 const first = release ? Object.entries(release.services)[0] : undefined;
 
 export const platform = config.platform;
-export const workDirPath = workDir?.absolutePath;
+export const workDirPath = workspace?.path;
 /** Where users are served. */
 export const url = first?.[1].url;
 /** The colour users are sent to. */

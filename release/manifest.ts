@@ -3,7 +3,8 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync } 
 import { isAbsolute, join, relative } from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
 import { manifestDigest } from "./digest";
-import { type ManifestIssue, issuesFromZod, parseYamlData } from "./issues";
+import { type ManifestIssue, issuesFromZod } from "./issues";
+import { parseYamlData } from "./yaml";
 import { checkRules } from "./rules";
 import { type Approval, type Manifest, manifestSchema } from "./schema";
 
