@@ -43,7 +43,7 @@ describe("parseStackConfig", () => {
     ).toThrow("  - shipgate:kubernetes.namespace:");
     // A platform's settings key is unknown unless its adapter registered a schema for it.
     expect(() => parseStackConfig({ kubernetes: {} }, "dev")).toThrow(
-      '  - shipgate: Unrecognized key: "kubernetes"',
+      "  - shipgate:kubernetes: unknown key; shipgate reads only shipgate:platform,",
     );
   });
 
