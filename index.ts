@@ -1,6 +1,6 @@
 // The shipgate program: one release of the stack's release manifest, on the stack's platform.
 import * as pulumi from "@pulumi/pulumi";
-import { Release } from "./components/release";
+import { Release, desiredBuild } from "./components/release";
 import type { Platform, PlatformAdapter, PlatformSettingsSchemas } from "./components/platform";
 import { loadStackConfig, releaseIntent } from "./config";
 import { kubernetesAdapter } from "./platforms/kubernetes";
@@ -113,6 +113,13 @@ const loaded = intent.kind === "release" ? loadManifest(intent.manifest) : undef
 if (loaded && intent.kind === "release") requireApprovals(loaded.manifest, intent.manifest);
 
 const target = platformFor();
+// The builds too: a build edited, swapped or holding a symlink after approval is refused here, before
+// the backup, the notifications or any slot step, in preview as in up.
+for (const component of loaded?.manifest.components ?? []) {
+  const settings = config.services[component.name];
+  if (settings && target.checkBuild) target.checkBuild(component.name, desiredBuild(component, settings));
+}
+
 let release: Release | undefined;
 if (loaded && intent.kind === "release") {
   const { manifest, digest } = loaded;

@@ -150,6 +150,11 @@ export interface PlatformAdapter {
 export interface Platform {
   readonly name: PlatformName;
   observe(service: string): ObservedService;
+  /**
+   * Throws, saying why, when the build `spec` names cannot be deployed as the manifest pins it (its
+   * digest, its contents). The program calls it before it declares anything, preview included.
+   */
+  checkBuild?(service: string, spec: SlotSpec): void;
   /** The platform's working folder on this machine, if it keeps one; made after `dependsOn`. */
   workspace?(opts: { dependsOn: pulumi.Resource[] }): {
     resource: pulumi.Resource;

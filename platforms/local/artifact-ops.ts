@@ -2,6 +2,7 @@
 // verified copy of a build into a slot directory. Used by the providers and by
 // scripts/build-sample-app.mjs (through dist/), so the digest is computed in exactly one place.
 import { createHash, randomBytes } from "node:crypto";
+import { lstatSync, readFileSync, readdirSync } from "node:fs";
 import { copyFile, mkdir, readFile, readdir, rename, rm } from "node:fs/promises";
 import { dirname, join, posix, relative, sep } from "node:path";
 
@@ -38,6 +39,38 @@ export async function listTreeFiles(dir: string): Promise<TreeFile[]> {
     })),
   );
   // Byte order, not locale order, so every machine sorts the same way.
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * listTreeFiles without awaiting, for the program itself: it checks a build before it declares
+ * anything, preview included. The build's folder must be a real folder too, not a symlink to one.
+ */
+export function listTreeFilesSync(dir: string): TreeFile[] {
+  if (lstatSync(dir).isSymbolicLink()) {
+    throw new Error(
+      `artifact ${dir} is a symlink; a build must be a real folder inside the artifacts folder`,
+    );
+  }
+  const files: TreeFile[] = [];
+  const walk = (current: string): void => {
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const full = join(current, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) {
+        files.push({
+          path: relative(dir, full).split(sep).join(posix.sep),
+          sha256: createHash("sha256").update(readFileSync(full)).digest("hex"),
+        });
+      } else {
+        throw new Error(
+          `artifact ${dir} holds ${relative(dir, full)}, which is not a regular file or directory ` +
+            "(symlinks, sockets and devices are not allowed in an artifact)",
+        );
+      }
+    }
+  };
+  walk(dir);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 

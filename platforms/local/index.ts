@@ -12,11 +12,15 @@ import type {
   PlatformStep,
   RecordStep,
   RouterStep,
+  SlotSpec,
   SlotStep,
   StepOptions,
   SwitchStep,
 } from "../../components/platform";
 import type { ServiceSettings } from "../../contract";
+import { isDeepStrictEqual } from "node:util";
+import { join } from "node:path";
+import { digestOfFiles, listTreeFilesSync } from "./artifact-ops";
 import { Directory } from "./directory";
 import { notificationsLog, recordsDir, servicePaths, servicePorts } from "./layout";
 import { observeLocalService } from "./observe";
@@ -111,6 +115,38 @@ export class LocalPlatform implements Platform {
 
   observe(service: string): ObservedService {
     return observeLocalService(this.args.projectDir, this.args.workDir, service);
+  }
+
+  /**
+   * The build must hold only regular files and folders and have the manifest's digest. A build a
+   * colour already runs with this very spec was checked when it was deployed, and is not copied again.
+   */
+  checkBuild(service: string, spec: SlotSpec): void {
+    const running = Object.values(this.observe(service).slots).some((slot) => isDeepStrictEqual(slot, spec));
+    if (running) return;
+    const dir = `${spec.artifact.source}/${spec.artifact.version}`;
+    let digest: string;
+    try {
+      digest = digestOfFiles(listTreeFilesSync(join(this.args.projectDir, dir)));
+    } catch (error) {
+      const missing = error instanceof Error && "code" in error && error.code === "ENOENT";
+      const reason = missing
+        ? `${dir} does not exist`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+      throw new Error(
+        `The build of ${service} ${spec.version} cannot be released: ${reason}. ` +
+          `Nothing was changed; put the approved build in ${dir} and release again.`,
+      );
+    }
+    if (digest !== spec.artifact.digest) {
+      throw new Error(
+        `The build of ${service} ${spec.version} in ${dir} has digest ${digest}, but the manifest pins ` +
+          `${spec.artifact.digest}: the build changed after it was approved, or is another build. ` +
+          `Nothing was changed; restore the approved build (or approve a manifest for this one) and release again.`,
+      );
+    }
   }
 
   /**
@@ -357,7 +393,17 @@ export class LocalPlatform implements Platform {
     const resource = new LocalResource(
       "Record",
       name,
-      { releaseKey: args.release.key, dir: recordsDir(this.args.workDir), record: args.record },
+      {
+        releaseKey: args.release.key,
+        dir: recordsDir(this.args.workDir),
+        record: args.record,
+        retention: Object.fromEntries(
+          Object.entries(this.args.services).map(([service, settings]) => [
+            service,
+            { backupRoot: servicePaths(this.args.workDir, service).backupsDir, keep: settings.keepBackups },
+          ]),
+        ),
+      },
       ["jsonPath", "markdownPath"],
       this.opts(opts),
     );

@@ -2,7 +2,7 @@
 // refused with an error naming the config key or input at fault, and changes nothing at all: the same
 // processes run, the stack's folder holds the same files with the same contents, users get the same
 // version, and the state is the same resource for resource.
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,19 +41,32 @@ describe("releases the program refuses change nothing", () => {
 
   beforeAll(async () => {
     stack = await createReleaseStack({ port, service: { stateful: false } });
+    inputsDir = join(root, ".shipgate", `${stack.name}-inputs`);
+    mkdirSync(inputsDir, { recursive: true });
+    // The stack's own copy of the builds, which the tests below tamper with (the shared ones stay as built).
+    cpSync(join(root, ".shipgate", "artifacts", "sample-app"), join(inputsDir, "artifacts"), {
+      recursive: true,
+    });
+    await stack.configureService({ stateful: false, artifacts: `.shipgate/${stack.name}-inputs/artifacts` });
     expect((await stack.release("v1.yaml")).summary.result).toBe("succeeded");
     before = await snapshot();
     expect(before.served).toBe('{"version":"1.0.0","schema":1}\n');
     expect(before.pids).toHaveLength(2);
-    inputsDir = join(root, ".shipgate", `${stack.name}-inputs`);
-    mkdirSync(inputsDir, { recursive: true });
   });
 
   afterAll(async () => {
+    await stack?.dispose();
     if (inputsDir) rmSync(inputsDir, { recursive: true, force: true });
     rmSync(outsideFile, { force: true });
-    await stack?.dispose();
   });
+
+  /** A fresh copy of build 2.0.0 in the stack's artifacts, for a test to tamper with. */
+  const freshBuild = (): string => {
+    const dir = join(inputsDir, "artifacts", "2.0.0");
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(join(root, ".shipgate", "artifacts", "sample-app", "2.0.0"), dir, { recursive: true });
+    return dir;
+  };
 
   it("refuses a misspelt shipgate:manifest key, naming it, and deletes nothing", async () => {
     await stack.stack.removeConfig("shipgate:manifest");
@@ -131,6 +144,35 @@ describe("releases the program refuses change nothing", () => {
     expect(message).toContain("components[0].configChanges[0].key: expected an environment variable name");
     expect(message).toContain("components[0].artifact.source: expected a repository or package name");
     expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses a build edited after approval in preview and in up, before the backup, notifications or any slot step", async () => {
+    const build = freshBuild();
+    appendFileSync(join(build, "server.mjs"), "\n// edited after approval\n");
+    await stack.stack.setConfig("shipgate:manifest", { value: "releases/sample-app/v2.yaml" });
+    await expect(stack.stack.preview()).rejects.toThrow("but the manifest pins");
+    const message = await refusedUp();
+    expect(message).toMatch(
+      /The build of sample-app 2\.0\.0 in \.shipgate\/[^ ]+\/artifacts\/2\.0\.0 has digest sha256:[0-9a-f]{64}, but the manifest pins sha256:0beaa07e/,
+    );
+    expect(message).toContain("Nothing was changed");
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses a build holding a symlink, and one that is itself a symlink out of the artifacts", async () => {
+    const build = freshBuild();
+    symlinkSync("/etc/hostname", join(build, "extra"));
+    expect(await refusedUp()).toContain("holds extra, which is not a regular file or directory");
+    expect(await snapshot()).toEqual(before);
+
+    rmSync(build, { recursive: true, force: true });
+    const elsewhere = join(inputsDir, "elsewhere-2.0.0");
+    cpSync(join(root, ".shipgate", "artifacts", "sample-app", "2.0.0"), elsewhere, { recursive: true });
+    symlinkSync(elsewhere, build);
+    expect(await refusedUp()).toContain("is a symlink; a build must be a real folder");
+    expect(await snapshot()).toEqual(before);
+    rmSync(build, { force: true });
+    freshBuild();
   });
 
   it("takes the services down when asked to with shipgate:retire, keeping the stack's data and records", async () => {

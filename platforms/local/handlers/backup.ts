@@ -62,12 +62,8 @@ export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
           `Check the disk and run the release again.`,
       );
     }
-    const existing = (await listBackups(backupRoot)).map((b) => b.backupId);
-    await applyRetention({
-      backupRoot,
-      keep: inputs.keep,
-      protect: retentionProtects(existing, backupId, inputs.keep),
-    });
+    // No pruning here: the release may still fail, and a failed release must remove nothing. The
+    // deployment record prunes (pruneBackups) once the release has succeeded.
     return {
       id: backupId,
       outs: {
@@ -86,3 +82,12 @@ export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
     return { outs: { ...olds, keep: news.keep } };
   },
 };
+
+/**
+ * Retention after a successful release: removes the oldest backups of a service beyond the newest
+ * `keep`, never the one this release took nor the first backups of the newest `keep` releases.
+ */
+export async function pruneBackups(backupRoot: string, current: string, keep: number): Promise<string[]> {
+  const existing = (await listBackups(backupRoot)).map((b) => b.backupId);
+  return applyRetention({ backupRoot, keep, protect: retentionProtects(existing, current, keep) });
+}

@@ -6,6 +6,7 @@ import type { Color } from "../../../components/platform";
 import type { ProbeTrigger } from "../../../contract";
 import type { LocalHandlers } from "../provider-factory";
 import { type DeploymentRecord, parseDeploymentRecord, writeRecord } from "../record-ops";
+import { pruneBackups } from "./backup";
 
 /** What happened to one service during the release (outputs of its steps). */
 export interface ServiceResult {
@@ -70,6 +71,8 @@ export interface RecordInputs {
     readonly results?: Readonly<Record<string, ServiceResult>>;
     readonly colors?: Readonly<Record<string, { readonly active: Color; readonly previous: Color | null }>>;
   };
+  /** Per service: where its backups are (relative to the project) and how many to keep. */
+  readonly retention?: Readonly<Record<string, { readonly backupRoot: string; readonly keep: number }>>;
 }
 
 export interface RecordOutputs extends RecordInputs {
@@ -136,6 +139,12 @@ function succeeded(inputs: RecordInputs): DeploymentRecord {
 
 async function write(projectDir: string, inputs: RecordInputs): Promise<RecordOutputs> {
   const stored = await writeRecord({ dir: join(projectDir, inputs.dir), record: succeeded(inputs) });
+  // The release succeeded (this record is its last step): only now may older backups go.
+  for (const [service, retention] of Object.entries(inputs.retention ?? {})) {
+    const current = inputs.record.results?.[service]?.backup?.id;
+    if (current !== undefined)
+      await pruneBackups(join(projectDir, retention.backupRoot), current, retention.keep);
+  }
   return {
     ...inputs,
     jsonPath: relative(projectDir, stored.jsonPath),

@@ -4,7 +4,7 @@ import { mkdir, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Color, SlotSpec } from "../../../components/platform";
-import { copyArtifact } from "../artifact-ops";
+import { copyArtifact, digestOfFiles, listTreeFiles } from "../artifact-ops";
 import { slotPaths } from "../layout";
 import type { LocalHandlers } from "../provider-factory";
 import {
@@ -47,6 +47,16 @@ function files(projectDir: string, inputs: SlotInputs) {
 /** Stops whatever runs in the colour (also a process an interrupted run left behind), then starts the build. */
 export async function deploySlot(projectDir: string, inputs: SlotInputs): Promise<SlotOutputs> {
   const f = files(projectDir, inputs);
+  // The build is checked before the colour is touched: a refused build leaves what runs there (the
+  // warm previous version, a rollback target) running. copyArtifact checks the copy again.
+  const source = join(projectDir, inputs.artifactDir);
+  const sourceDigest = digestOfFiles(await listTreeFiles(source));
+  if (sourceDigest !== inputs.spec.artifact.digest) {
+    throw new Error(
+      `artifact ${source} has digest ${sourceDigest}, expected ${inputs.spec.artifact.digest}: refusing to deploy it; ` +
+        `the ${inputs.color} colour of ${inputs.service} was left as it was`,
+    );
+  }
   await stopByPidFile(f.pidFile);
   await requireFreePorts(
     [inputs.port],

@@ -9,6 +9,7 @@ import {
   type BackupOutputs,
   freeBackupId,
   handlers,
+  pruneBackups,
   retentionProtects,
 } from "../../../../../platforms/local/handlers/backup";
 import { type TestProject, testProject, crud } from "./helpers";
@@ -98,9 +99,13 @@ describe("Backup create and update", () => {
     expect(again.outs.path).toBe("backups/web/CHG-101-2.0.0-2");
   });
 
-  it("applies retention after a new backup: re-runs go first, the release's first backup stays", async () => {
+  it("removes no backup when it takes one (the release may still fail), and prunes only when asked after success", async () => {
     const third = await ops.create(project.dir, { ...inputs, keep: 1 });
     expect(third.id).toBe("CHG-101-2.0.0-3");
+    const all = (await listBackups(join(project.dir, "backups/web"))).map((b) => b.backupId).sort();
+    expect(all).toEqual(["CHG-101-2.0.0", "CHG-101-2.0.0-2", "CHG-101-2.0.0-3"]);
+    // What the deployment record runs once the release has succeeded: re-runs go first, the release's first backup stays.
+    await pruneBackups(join(project.dir, "backups/web"), "CHG-101-2.0.0-3", 1);
     const kept = (await listBackups(join(project.dir, "backups/web"))).map((b) => b.backupId).sort();
     expect(kept).toEqual(["CHG-101-2.0.0", "CHG-101-2.0.0-3"]);
     expect(readdirSync(join(project.dir, "backups/web")).sort()).toEqual(kept);

@@ -1,6 +1,6 @@
 // The Record handler: completeRecord turns the program's draft into a valid deployment record, and
 // create writes it as JSON and Markdown in a temporary project folder; its diff as a plain function.
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planColors } from "../../../../../components/colors";
@@ -12,6 +12,7 @@ import {
   completeRecord,
   handlers,
 } from "../../../../../platforms/local/handlers/record";
+import { createBackup, listBackups } from "../../../../../platforms/local/backup-ops";
 import { parseDeploymentRecord, renderRecordMarkdown } from "../../../../../platforms/local/record-ops";
 import { sampleBuild, sampleManifest } from "../../../components/fixtures";
 import { type TestProject, testProject, crud } from "./helpers";
@@ -184,5 +185,27 @@ describe("Record diff", () => {
     expect(
       (await handlers.diff("", "id", olds, { ...inputs, record: { ...inputs.record, colors } })).changes,
     ).toBe(false);
+  });
+
+  it("prunes a service's older backups only now, once the release succeeded, and never this release's", async () => {
+    const data = join(project.dir, "data", "sample-app");
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, "items.json"), "[]");
+    const backupRoot = join(project.dir, "backups", "sample-app");
+    const taken: [string, string][] = [
+      ["CHG-099-1.0.0", "2026-11-20T10:00:00.000Z"],
+      ["CHG-100-1.0.0", "2026-11-21T10:00:00.000Z"],
+      ["CHG-101-2.0.0", "2026-11-22T10:00:01.000Z"],
+    ];
+    for (const [backupId, createdAt] of taken)
+      await createBackup({ dataDir: data, backupRoot, backupId, createdAt });
+    await ops.create(project.dir, {
+      ...inputs,
+      retention: { "sample-app": { backupRoot: "backups/sample-app", keep: 2 } },
+    });
+    expect((await listBackups(backupRoot)).map((b) => b.backupId)).toEqual([
+      "CHG-101-2.0.0",
+      "CHG-100-1.0.0",
+    ]);
   });
 });

@@ -115,7 +115,7 @@ describe("Slot create, read, update and delete", () => {
       },
     });
     await expect(ops.create(project.dir, wrong)).rejects.toThrow(
-      `has digest ${project.build("1.0.0").digest}, expected ${project.build("2.0.0").digest}: refusing to copy it`,
+      `has digest ${project.build("1.0.0").digest}, expected ${project.build("2.0.0").digest}: refusing to deploy it; the blue colour of web was left as it was`,
     );
     expect(existsSync(pidFile())).toBe(false);
     expect(await portAccepts(port)).toBe(false);
@@ -155,6 +155,25 @@ describe("Slot create, read, update and delete", () => {
     const updated = await ops.update(project.dir, "web-blue", read.props as SlotOutputs, inputs("1.0.0"));
     expect(updated.outs?.pid).not.toBe(before.pid);
     expect(await getJson(port, "/health")).toEqual({ status: "ok", version: "1.0.0" });
+  });
+
+  it("refuses a build that is not the pinned one before it touches the running colour", async () => {
+    const before = await readProcessRecord(pidFile());
+    if (!before) throw new Error("no pid file");
+    const specBefore = readFileSync(join(project.dir, "slots/blue/spec.json"), "utf8");
+    const tampered = inputs("2.0.0", {
+      spec: {
+        ...inputs("2.0.0").spec,
+        artifact: { ...inputs("2.0.0").spec.artifact, digest: project.build("1.0.0").digest },
+      },
+    });
+    await expect(ops.update(project.dir, "web-blue", outputsOf(inputs("1.0.0")), tampered)).rejects.toThrow(
+      "refusing to deploy it; the blue colour of web was left as it was",
+    );
+    expect((await readProcessRecord(pidFile()))?.pid).toBe(before.pid);
+    expect(isRunning(before)).toBe(true);
+    expect(readFileSync(join(project.dir, "slots/blue/spec.json"), "utf8")).toBe(specBefore);
+    expect(await getJson(port, "/version")).toEqual({ version: "1.0.0", schema: 1 });
   });
 
   it("deletes: stops the process and removes the colour's folder", async () => {
