@@ -26,6 +26,11 @@ export const stackConfigSchema = z.strictObject({
    * approvals against on stacks that are not development stacks. May lie outside the project.
    */
   policyConfig: z.string().min(1, "expected a path to the stack's policy pack config").optional(),
+  /**
+   * Promote again a release that was switched back: the id of its newest record (as the refusal
+   * prints it). Naming the record, not the release, makes a retry count once.
+   */
+  retry: z.string().min(1).optional(),
   /** Rollback with data restore: the backup id to restore before the switch. */
   restoreBackup: z.string().min(1).optional(),
 });

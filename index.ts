@@ -120,6 +120,20 @@ for (const component of loaded?.manifest.components ?? []) {
   if (settings && target.checkBuild) target.checkBuild(component.name, desiredBuild(component, settings));
 }
 
+// A release that was switched back stays switched back: the same release (key and manifest digest)
+// is not promoted again unless shipgate:retry names the record of that switch back.
+if (loaded && target.lastRecordOf) {
+  const key = `${loaded.manifest.changeId}@${loaded.manifest.version}`;
+  const last = target.lastRecordOf({ key, digest: loaded.digest });
+  if (last && last.outcome === "rolled-back" && config.retry !== last.id) {
+    throw new Error(
+      `Release ${key} was switched back at ${last.date} (record ${last.id}, outcome ${last.outcome}), so shipgate ` +
+        `does not promote the same manifest again. Fix the build and release a changed manifest, or, to try ` +
+        `this one again on purpose: \`npm run pulumi -- config set shipgate:retry ${last.id} --stack ${stack}\`.`,
+    );
+  }
+}
+
 let release: Release | undefined;
 if (loaded && intent.kind === "release") {
   const { manifest, digest } = loaded;

@@ -48,6 +48,14 @@ export function isSlotSpec(value: unknown): value is SlotSpec {
   );
 }
 
+/** One deployment record as the program needs it: which run, and how it ended. */
+export interface RecordSummary {
+  /** Names the record (its file stem on the local platform); a retry quotes it. */
+  readonly id: string;
+  readonly outcome: string;
+  readonly date: string;
+}
+
 /** What the platform runs now for a service, read at program time (preview included). */
 export interface ObservedService {
   readonly active: Color | null;
@@ -155,6 +163,11 @@ export interface Platform {
    * digest, its contents). The program calls it before it declares anything, preview included.
    */
   checkBuild?(service: string, spec: SlotSpec): void;
+  /**
+   * The newest deployment record of this exact release (its key and manifest digest), read at program
+   * time: a release that was switched back is not promoted again unless a retry names that record.
+   */
+  lastRecordOf?(release: { readonly key: string; readonly digest: string }): RecordSummary | undefined;
   /** The platform's working folder on this machine, if it keeps one; made after `dependsOn`. */
   workspace?(opts: { dependsOn: pulumi.Resource[] }): {
     resource: pulumi.Resource;

@@ -12,15 +12,18 @@ import type {
   PlatformStep,
   RecordStep,
   RouterStep,
+  RecordSummary,
   SlotSpec,
   SlotStep,
   StepOptions,
   SwitchStep,
 } from "../../components/platform";
 import type { ServiceSettings } from "../../contract";
+import { readFileSync, readdirSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { join } from "node:path";
 import { digestOfFiles, listTreeFilesSync } from "./artifact-ops";
+import { LATEST_RECORD_FILE, parseDeploymentRecord } from "./record-ops";
 import { Directory } from "./directory";
 import { notificationsLog, recordsDir, servicePaths, servicePorts } from "./layout";
 import { observeLocalService } from "./observe";
@@ -115,6 +118,30 @@ export class LocalPlatform implements Platform {
 
   observe(service: string): ObservedService {
     return observeLocalService(this.args.projectDir, this.args.workDir, service);
+  }
+
+  lastRecordOf(release: { readonly key: string; readonly digest: string }): RecordSummary | undefined {
+    const [changeId, version] = [
+      release.key.slice(0, release.key.lastIndexOf("@")),
+      release.key.slice(release.key.lastIndexOf("@") + 1),
+    ];
+    const dir = join(this.args.projectDir, recordsDir(this.args.workDir));
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((name) => name.endsWith(".json") && name !== LATEST_RECORD_FILE);
+    } catch {
+      return undefined; // no records yet
+    }
+    const found: RecordSummary[] = [];
+    for (const name of names) {
+      const parsed = parseDeploymentRecord(JSON.parse(readFileSync(join(dir, name), "utf8")));
+      if (!parsed.ok) continue;
+      const record = parsed.value;
+      if (record.issue.changeId !== changeId || record.release.version !== version) continue;
+      if (record.release.digest !== release.digest) continue;
+      found.push({ id: name.slice(0, -".json".length), outcome: record.outcome, date: record.date });
+    }
+    return found.sort((a, b) => Date.parse(b.date) - Date.parse(a.date) || (a.id < b.id ? 1 : -1))[0];
   }
 
   /**
