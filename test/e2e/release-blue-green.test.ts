@@ -9,7 +9,9 @@ import {
   createReleaseStack,
   fetchLocal,
   readJsonFile,
+  refusedUp,
   type ReleaseStack,
+  snapshotStack,
   testPort,
 } from "./harness";
 import { startLoad, waitForRequests, type LoadReport, type RunningLoad } from "./load";
@@ -135,6 +137,35 @@ describe("blue-green releases of the sample app on the local platform", () => {
     const reason = (latest?.["rollback"] as { reason: string }).reason;
     expect(reason).toMatch(/^Post-promotion verification failed with rollback trigger errors /);
     expect((await fetchLocal(port, "/version")).body).toBe('{"version":"2.0.0","schema":2}\n');
+  });
+});
+
+describe("a release that was switched back stays switched back", () => {
+  // Runs after the describe above on the same machine, with its own stack: v1, then v2.1, which
+  // fails after the switch and goes back to v1; the same release again is refused and changes nothing.
+  let stack: ReleaseStack;
+  const ownPort = testPort(21220);
+
+  beforeAll(async () => {
+    stack = await createReleaseStack({ port: ownPort });
+  });
+
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+
+  it("refuses to promote v2.1 a second time until a retry names the record of its switch back", async () => {
+    expect((await stack.release("v1.yaml")).summary.result).toBe("succeeded");
+    const failure = await stack.releaseFailure("v2.1-fails-after-switch.yaml");
+    expect(failure.message).toContain("rollback trigger: errors.");
+    const before = await snapshotStack(stack);
+    expect(JSON.parse(before.served)).toMatchObject({ version: "1.0.0" });
+
+    const message = await refusedUp(stack);
+    const id = /\(record (CHG-102-2\.1\.0-\d{8}T\d{9}Z), outcome rolled-back\)/.exec(message)?.[1];
+    expect(message).toContain("Release CHG-102@2.1.0 was switched back at");
+    expect(message).toContain(`config set shipgate:retry ${String(id)} --stack ${stack.name}`);
+    expect(await snapshotStack(stack)).toEqual(before);
   });
 });
 
