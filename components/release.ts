@@ -25,7 +25,7 @@ export interface ReleaseArgs {
 }
 
 /**
- * One release of a manifest, in the order of the design brief: anchor, notice, backup, deploy to
+ * One release of a manifest, in order: anchor, notice, backup, deploy to
  * the idle colour, pre-promotion gate, switch, post-promotion verification, record, notice.
  */
 export class Release extends pulumi.ComponentResource {
