@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { awsConfigSchema } from "./platforms/aws/config";
 import { kubernetesConfigSchema } from "./platforms/kubernetes/config";
 
 /** The platforms a stack can target. `local` runs real processes on this machine, no cloud account. */
@@ -85,6 +86,8 @@ export const stackConfigSchema = z.strictObject({
   restoreBackup: z.string().min(1).optional(),
   /** The kubernetes platform's settings (namespace, runner image, per-service pods): docs/kubernetes.md. */
   kubernetes: kubernetesConfigSchema.optional(),
+  /** The aws platform's settings (region, network, cluster, roles, per-service tasks): docs/aws.md. */
+  aws: awsConfigSchema.optional(),
 });
 
 const stackConfigRules = stackConfigSchema.superRefine((config, ctx) => {
@@ -96,6 +99,33 @@ const stackConfigRules = stackConfigSchema.superRefine((config, ctx) => {
         "expected the kubernetes platform's settings (at least namespace and runnerImage) when shipgate:platform is kubernetes",
     });
   }
+  if (config.platform === "aws" && !config.aws) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["aws"],
+      message:
+        "expected the aws platform's settings (at least region, namePrefix, network, cluster and roles) when shipgate:platform is aws",
+    });
+  }
+  if (config.platform === "aws" && config.notifications.webhookUrl) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["notifications", "webhookUrl"],
+      message:
+        "expected no webhook on the aws platform: it notifies through the stack's SNS topic; subscribe the webhook to the topic (an HTTPS subscription) and remove this key",
+    });
+  }
+  if (config.platform === "aws" && config.aws) {
+    for (const [service, settings] of Object.entries(config.services)) {
+      if (settings.stateful && !config.aws.services[service]?.database) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["aws", "services", service, "database"],
+          message: `expected the RDS database to snapshot before each release, since shipgate:services.${service}.stateful is true (or set it to false)`,
+        });
+      }
+    }
+  }
 });
 
 export type ServiceSettings = z.infer<typeof serviceSchema>;
@@ -105,7 +135,7 @@ export type StackConfig = Omit<z.infer<typeof stackConfigSchema>, "workDir"> & {
 export type RawStackConfig = Record<string, unknown>;
 
 /** Keys whose values are structured (set with `pulumi config set --path` or as YAML objects). */
-const structuredKeys = new Set(["services", "notifications", "kubernetes"]);
+const structuredKeys = new Set(["services", "notifications", "kubernetes", "aws"]);
 
 /**
  * Validates the stack's raw `shipgate:*` config. Every problem is reported at once, each naming the

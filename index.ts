@@ -7,6 +7,7 @@ import { loadStackConfig, type StackConfig } from "./config";
 import { Directory } from "./platforms/local/directory";
 import { LocalPlatform } from "./platforms/local";
 import { KubernetesPlatform } from "./platforms/kubernetes";
+import { AwsPlatform } from "./platforms/aws";
 import { describeIssue, loadManifestFile } from "./release";
 
 const projectDir = process.cwd();
@@ -30,10 +31,17 @@ function platformFor(settings: StackConfig): Platform {
         services: settings.services,
         ...(settings.notifications.webhookUrl ? { webhookUrl: settings.notifications.webhookUrl } : {}),
       });
+    case "aws":
+      return new AwsPlatform({
+        projectDir,
+        // parseStackConfig requires these settings when the platform is aws.
+        config: settings.aws as NonNullable<StackConfig["aws"]>,
+        services: settings.services,
+      });
     default:
       throw new Error(
         `shipgate:platform: "${settings.platform}" has no platform adapter in this version of shipgate; ` +
-          `expected "local" or "kubernetes". Set it with \`npm run pulumi -- config set shipgate:platform local --stack ${stack}\`.`,
+          `expected "local", "kubernetes" or "aws". Set it with \`npm run pulumi -- config set shipgate:platform local --stack ${stack}\`.`,
       );
   }
 }

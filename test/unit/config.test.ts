@@ -12,8 +12,17 @@ describe("parseStackConfig", () => {
   });
 
   it("keeps valid values", () => {
-    expect(parseStackConfig({ platform: "aws", workDir: "var/work" }, "prod")).toEqual({
-      platform: "aws",
+    expect(
+      parseStackConfig(
+        {
+          platform: "kubernetes",
+          workDir: "var/work",
+          kubernetes: { namespace: "shop", runnerImage: `node@sha256:${"a".repeat(64)}` },
+        },
+        "prod",
+      ),
+    ).toMatchObject({
+      platform: "kubernetes",
       workDir: "var/work",
       services: {},
       notifications: {},
