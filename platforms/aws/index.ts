@@ -207,6 +207,7 @@ export class AwsPlatform implements Platform {
       `${name}-task`,
       {
         family: names.family(color),
+        tags: { "shipgate:service": service, "shipgate:color": color, "shipgate:version": spec.version },
         requiresCompatibilities: ["FARGATE"],
         networkMode: "awsvpc",
         cpu: String(settings.cpu),
@@ -320,7 +321,7 @@ export class AwsPlatform implements Platform {
       },
       ["backupId", "arn", "digest", "createdAt"],
       // Snapshots outlive the stack's resources: a later release or a destroy never deletes one.
-      { ...this.stepOpts(opts), retainOnDelete: true },
+      { ...this.stepOpts(opts), protect: true, retainOnDelete: true },
     );
     return {
       resource,
@@ -365,6 +366,8 @@ export class AwsPlatform implements Platform {
         aws: this.target,
         service: args.service,
         purpose: "migration",
+        digest: args.artifact.digest,
+        migrations: [...args.migrations],
         runKey: `${args.artifact.version}@${args.artifact.digest} ${args.migrations.join(",")}`,
         run: {
           cluster: this.config.cluster,
@@ -399,6 +402,7 @@ export class AwsPlatform implements Platform {
       name,
       {
         family: awsNames(this.config.namePrefix, service).taskFamily("migrate"),
+        tags: { "shipgate:service": service, "shipgate:purpose": "migration" },
         requiresCompatibilities: ["FARGATE"],
         networkMode: "awsvpc",
         cpu: String(settings.cpu),
@@ -586,6 +590,8 @@ export class AwsPlatform implements Platform {
       {
         aws: this.target,
         topicArn: shared.topic.arn,
+        // Known at preview (the topic's ARN is not on a first release), so policies see the channel.
+        channel: `sns:${this.config.namePrefix}-releases`,
         releaseKey: args.release.key,
         changeId: args.release.changeId,
         version: args.release.version,

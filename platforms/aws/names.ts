@@ -25,3 +25,11 @@ export function awsNames(prefix: string, service: string) {
 export function namesFit(prefix: string, service: string): boolean {
   return awsNames(prefix, service).longest.length <= 32;
 }
+
+/** The dimension value CloudWatch uses for an ALB or target group ARN: the part after `:loadbalancer/` or `:`. */
+export function dimensionOf(arn: string): string {
+  const lb = arn.split(":loadbalancer/")[1];
+  if (lb) return lb;
+  const tg = arn.split(":").pop() ?? "";
+  return tg;
+}

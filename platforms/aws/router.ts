@@ -8,9 +8,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSettings } from "../../config";
 import type { AwsConfig, AwsServiceConfig } from "./config";
-import { awsNames, type Color } from "./names";
-import { dimensionOf } from "./ops/metrics";
-import { forwardAction, maintenanceAction, ruleTags } from "./ops/traffic";
+import { awsNames, dimensionOf, type Color } from "./names";
+import { forwardAction, maintenanceAction, ruleTags } from "./ops/actions";
 
 export interface SharedObjects {
   readonly provider: aws.Provider;
@@ -296,7 +295,10 @@ export function declareServiceRouter(
     base,
   );
 
-  const loadBalancerDimension = shared.loadBalancerArn.apply(dimensionOf);
+  // Unknown until the ALB exists (a first preview); CloudWatch wants the ARN's `app/...` suffix.
+  const loadBalancerDimension = shared.loadBalancerArn.apply((arn) =>
+    typeof arn === "string" ? dimensionOf(arn) : "",
+  );
   const alarms: ServiceRouter["alarms"][number][] = [];
   for (const color of ["blue", "green"] as const) {
     const dimensions = {

@@ -1,6 +1,6 @@
 // The backup on AWS: an RDS snapshot per release, named uniquely, waited for until it is available.
-// Snapshots are kept when the stack moves on: deleting this resource never deletes a snapshot (the
-// platform also declares it with retainOnDelete).
+// Snapshots are kept when the stack moves on: each release's snapshot is an update of this step, and
+// deleting the step never deletes a snapshot (the platform also declares it protected and retained).
 import type { LocalHandlers } from "../../local/provider-factory";
 import { rdsClient, type AwsTarget } from "../ops/clients";
 import { createSnapshot, snapshotIdentifier, type SnapshotTarget } from "../ops/snapshot";
@@ -46,16 +46,20 @@ async function snapshot(inputs: BackupInputs): Promise<BackupOutputs> {
 
 export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
   async diff(_projectDir, _id, olds, news) {
-    const replace =
+    // A new release takes a new snapshot as an update: the step is protected (it is never replaced or
+    // deleted), and the earlier snapshots stay in RDS.
+    const changes =
       olds.releaseKey !== news.releaseKey ||
       olds.service !== news.service ||
       JSON.stringify(olds.database) !== JSON.stringify(news.database);
-    // A new release takes a new snapshot; the old one stays (create before delete, and delete keeps it).
-    return { changes: replace, replaces: replace ? ["releaseKey"] : [], deleteBeforeReplace: false };
+    return { changes, replaces: [], deleteBeforeReplace: false };
   },
   async create(_projectDir, inputs) {
     const outs = await snapshot(inputs);
-    return { id: outs.backupId, outs };
+    return { id: `${inputs.service}-backup`, outs };
+  },
+  async update(_projectDir, _id, _olds, news) {
+    return { outs: await snapshot(news) };
   },
   async delete() {
     // Kept on purpose: a snapshot is the way back to the data as it was before a release.

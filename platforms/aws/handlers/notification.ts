@@ -9,6 +9,8 @@ import { publishEvent } from "../ops/publish";
 export interface NotificationInputs {
   readonly aws: AwsTarget;
   readonly topicArn: string;
+  /** `sns:<topic name>`, for the record and the policies. */
+  readonly channel: string;
   readonly releaseKey: string;
   readonly changeId: string;
   readonly version: string;

@@ -8,6 +8,9 @@ export interface TaskInputs {
   readonly aws: AwsTarget;
   readonly service: string;
   readonly purpose: string;
+  /** The build the task runs and the migrations it applies (for the record and the policies). */
+  readonly digest: string;
+  readonly migrations: readonly string[];
   /** The build and the migrations it runs: the task runs again when they change. */
   readonly runKey: string;
   readonly run: TaskRunArgs;

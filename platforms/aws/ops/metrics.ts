@@ -26,13 +26,7 @@ export interface AlbReading {
 
 const namespace = "AWS/ApplicationELB";
 
-/** The dimension value CloudWatch uses for an ALB or target group ARN: the part after `:loadbalancer/` or `:`. */
-export function dimensionOf(arn: string): string {
-  const lb = arn.split(":loadbalancer/")[1];
-  if (lb) return lb;
-  const tg = arn.split(":").pop() ?? "";
-  return tg;
-}
+export { dimensionOf } from "../names";
 
 function dimensions(scope: AlbScope) {
   return [

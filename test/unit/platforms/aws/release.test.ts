@@ -118,7 +118,8 @@ function containers(inputs: Record<string, unknown>): Record<string, unknown>[] 
   return JSON.parse(String(inputs["containerDefinitions"])) as Record<string, unknown>[];
 }
 
-describe("the aws platform's releases", () => {
+// The first release imports @pulumi/aws (thousands of modules): seconds on a busy two-core machine.
+describe("the aws platform's releases", { timeout: 60_000 }, () => {
   it("first release: blue gets 1.0.0 behind a 503 rule, is gated on the test listener, then gets the weights", async () => {
     const mocks = await release("1.0.0", live(null, {}));
     expect(mocks.resources().sort()).toEqual(releaseResources(["blue"], false));
