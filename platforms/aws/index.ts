@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type {
   ArtifactRef,
   BackupStep,
+  PlatformAdapter,
   Color,
   GateStep,
   ObservedService,
@@ -23,12 +24,12 @@ import type {
   VerificationStep,
 } from "../../components/platform";
 import { dependencyList } from "../../components/platform";
-import type { ServiceSettings } from "../../config";
-import { delegatingProvider } from "../local/provider-factory";
-import { defaultAwsService, type AwsConfig, type AwsServiceConfig } from "./config";
+import type { ServiceSettings } from "../../contract";
+import { awsConfigSchema, defaultAwsService, type AwsConfig, type AwsServiceConfig } from "./config";
 import { awsNames, slotSpecLabel } from "./names";
 import { awsObserveReader, type AwsObserveReader } from "./observe-reader";
 import type { ObservedAwsService } from "./ops/observe";
+import { stepProvider } from "./provider";
 import { declareServiceRouter, declareShared, type ServiceRouter, type SharedObjects } from "./router";
 
 export { awsConfigSchema, parseAwsConfig, type AwsConfig } from "./config";
@@ -63,7 +64,7 @@ class AwsStep extends pulumi.dynamic.Resource {
     const props: Record<string, unknown> = { ...inputs };
     for (const key of outputs) props[key] = undefined;
     const module = `dist/platforms/aws/handlers/${kind.toLowerCase()}.js`;
-    super(delegatingProvider(module, "handlers"), name, props, opts, "shipgate/aws", kind);
+    super(stepProvider(module), name, props, opts, "shipgate/aws", kind);
   }
 
   output<T>(key: string): pulumi.Output<T> {
@@ -88,7 +89,6 @@ export class AwsPlatform implements Platform {
   public readonly name = "aws" as const;
   private readonly observed = new Map<string, ObservedAwsService>();
   private readonly routers = new Map<string, ServiceRouter>();
-  private readonly declaredSlots = new Map<string, { color: Color; spec: SlotSpec }[]>();
   /** Colours a maintenance window of this run stops: their slot is scaled back up before its gate. */
   private readonly stopped = new Map<string, Color>();
   private shared?: SharedObjects;
@@ -292,9 +292,6 @@ export class AwsPlatform implements Platform {
         this.stepOpts(opts, [ecsService]),
       );
     }
-    const declared = this.declaredSlots.get(service) ?? [];
-    declared.push({ color, spec });
-    this.declaredSlots.set(service, declared);
     return { resource: ready, url: router.testUrl };
   }
 
@@ -464,7 +461,7 @@ export class AwsPlatform implements Platform {
         service: args.service,
         releaseKey: args.release.key,
         target: args.target,
-        candidate: this.candidate(args.service, args.artifact),
+        candidate: args.color,
         digest: args.artifact.digest,
         checks: args.checks,
         policy: args.policy,
@@ -481,21 +478,6 @@ export class AwsPlatform implements Platform {
     };
   }
 
-  /** The colour the gate checks: the slot declared in this run with the gate's build (the last one). */
-  private candidate(service: string, artifact: ArtifactRef): Color {
-    const declared = (this.declaredSlots.get(service) ?? []).filter(
-      (s) => s.spec.artifact.digest === artifact.digest && s.spec.artifact.source === artifact.source,
-    );
-    const found = declared[declared.length - 1];
-    if (!found) {
-      throw new Error(
-        `${service}: the gate checks ${artifact.source}@${artifact.digest} but no colour of ${service} was declared ` +
-          `with that build in this run; declare the candidate slot before its gate`,
-      );
-    }
-    return found.color;
-  }
-
   trafficSwitch(name: string, args: Parameters<Platform["trafficSwitch"]>[1], opts: StepOptions): SwitchStep {
     const router = this.router$(args.service, opts);
     const resource = new AwsStep(
@@ -508,6 +490,7 @@ export class AwsPlatform implements Platform {
         ruleArn: router.productionRule.arn,
         targetGroups: this.targetGroupArns(router),
         color: args.color,
+        warmWindowMinutes: args.warmWindowMinutes,
         rolledBackAt: this.observeService(args.service).rolledBackAt,
       },
       ["active", "previous", "switchedAt"],
@@ -603,3 +586,37 @@ export class AwsPlatform implements Platform {
     return { resource };
   }
 }
+
+/**
+ * The aws platform as the program composes it: its settings are `shipgate:aws`. What the settings
+ * alone cannot say is checked against the stack's services here, before anything is declared.
+ */
+export const awsAdapter: PlatformAdapter = {
+  name: "aws",
+  settingsSchema: awsConfigSchema,
+  create: (context) => {
+    // Validated by settingsSchema when the stack's config was read.
+    const config = context.settings as AwsConfig;
+    const problems: string[] = [];
+    if (context.webhookUrl) {
+      problems.push(
+        "shipgate:notifications.webhookUrl: expected no webhook on the aws platform: it notifies through the " +
+          "stack's SNS topic; subscribe the webhook to the topic (an HTTPS subscription) and remove this key",
+      );
+    }
+    for (const [service, settings] of Object.entries(context.services)) {
+      if (settings.stateful && !config.services[service]?.database) {
+        problems.push(
+          `shipgate:aws.services.${service}.database: expected the RDS database to snapshot before each release, ` +
+            `since shipgate:services.${service}.stateful is true (or set it to false)`,
+        );
+      }
+    }
+    if (problems.length > 0) {
+      throw new Error(
+        `Invalid aws platform config for stack "${context.stack}":\n  - ${problems.join("\n  - ")}`,
+      );
+    }
+    return new AwsPlatform({ projectDir: context.projectDir, config, services: context.services });
+  },
+};

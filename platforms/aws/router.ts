@@ -6,7 +6,7 @@
 // window, a blue-green one from its service).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceSettings } from "../../config";
+import type { ServiceSettings } from "../../contract";
 import type { AwsConfig, AwsServiceConfig } from "./config";
 import { awsNames, dimensionOf, type Color } from "./names";
 import { forwardAction, maintenanceAction, ruleTags } from "./ops/actions";

@@ -112,8 +112,16 @@ describe("the aws steps' handlers", () => {
         service: "sample-app",
         releaseKey: "CHG-301@1.1.0",
         url: server.url,
-        checks: [{ name: "health", kind: "technical", path: "/health", expect: { status: 200 } }],
-        spec: { bakeTimeMs: 400, intervalMs: 100, maxErrorRate: 0.01, maxP95LatencyMs: 500 },
+        checks: [
+          { name: "health", kind: "technical", method: "GET", path: "/health", expect: { status: 200 } },
+        ],
+        spec: {
+          bakeTimeMs: 400,
+          intervalMs: 100,
+          maxErrorRate: 0.01,
+          maxP95LatencyMs: 500,
+          requestTimeoutMs: 1000,
+        },
         promoted: "green",
         rollbackTo: "blue",
         ruleArn: route.ruleArn,

@@ -1,7 +1,7 @@
 // The backup on AWS: an RDS snapshot per release, named uniquely, waited for until it is available.
 // Snapshots are kept when the stack moves on: each release's snapshot is an update of this step, and
 // deleting the step never deletes a snapshot (the platform also declares it protected and retained).
-import type { LocalHandlers } from "../../local/provider-factory";
+import type { StepHandlers } from "../provider";
 import { rdsClient, type AwsTarget } from "../ops/clients";
 import { createSnapshot, snapshotIdentifier, type SnapshotTarget } from "../ops/snapshot";
 
@@ -44,7 +44,7 @@ async function snapshot(inputs: BackupInputs): Promise<BackupOutputs> {
   };
 }
 
-export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
+export const handlers: StepHandlers<BackupInputs, BackupOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     // A new release takes a new snapshot as an update: the step is protected (it is never replaced or
     // deleted), and the earlier snapshots stay in RDS.

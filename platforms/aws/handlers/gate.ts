@@ -1,10 +1,10 @@
 // The pre-promotion gate on AWS: the test listener's rule is pointed at the candidate colour alone,
 // then the contract's HTTP checks run against the test listener. A failure fails the resource, so the switch after it never
 // runs and users stay on the live colour.
-import type { LocalHandlers } from "../../local/provider-factory";
-import type { GatePolicySpec, HttpCheckSpec } from "../../../components/platform";
+import type { StepHandlers } from "../provider";
+import type { GatePolicy } from "../../../contract";
 import { elbClient, type AwsTarget } from "../ops/clients";
-import { describeGateFailure, runGate, type HttpCheck } from "../ops/contract";
+import { runGate, type ResolvedHttpCheck } from "../ops/contract";
 import { switchTraffic, type Color, type TargetGroups } from "../ops/traffic";
 
 export interface GateInputs {
@@ -19,8 +19,8 @@ export interface GateInputs {
   readonly candidate: Color;
   /** The candidate's build: the gate runs again whenever it changes. */
   readonly digest: string;
-  readonly checks: readonly HttpCheckSpec[];
-  readonly policy: GatePolicySpec;
+  readonly checks: readonly ResolvedHttpCheck[];
+  readonly policy: GatePolicy;
   /** The last automatic switch back (observed): a release run again after one is gated again. */
   readonly rolledBackAt: string | null;
 }
@@ -39,13 +39,13 @@ async function check(inputs: GateInputs): Promise<GateOutputs> {
   });
   const report = await runGate({
     baseUrl: inputs.target,
-    checks: inputs.checks as unknown as HttpCheck[],
+    checks: inputs.checks,
     policy: inputs.policy,
   });
   if (report.verdict !== "passed") {
     throw new Error(
       `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) on ${inputs.candidate} failed: ` +
-        `${describeGateFailure(report)} No traffic was switched: users stay on the live version. ` +
+        `${report.message} No traffic was switched: users stay on the live version. ` +
         `Fix the build and release again.`,
     );
   }
@@ -62,7 +62,7 @@ const keys = [
   "testRuleArn",
 ] as const;
 
-export const handlers: LocalHandlers<GateInputs, GateOutputs> = {
+export const handlers: StepHandlers<GateInputs, GateOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       keys.some((key) => olds[key] !== news[key]) ||

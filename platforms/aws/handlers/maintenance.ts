@@ -1,7 +1,7 @@
 // A maintenance window on AWS (the recreate strategy): the production rule answers a fixed 503 with
 // the users' message; then the colour to replace is scaled to zero and waited for, so requests in
 // flight finish (the target group's deregistration delay) and nobody writes to the data any more.
-import type { LocalHandlers } from "../../local/provider-factory";
+import type { StepHandlers } from "../provider";
 import { ecsClient, elbClient, type AwsTarget } from "../ops/clients";
 import { scaleService } from "../ops/scale";
 import { startMaintenance } from "../ops/traffic";
@@ -35,7 +35,7 @@ async function start(inputs: MaintenanceInputs): Promise<MaintenanceOutputs> {
   return { ...inputs, startedAt };
 }
 
-export const handlers: LocalHandlers<MaintenanceInputs, MaintenanceOutputs> = {
+export const handlers: StepHandlers<MaintenanceInputs, MaintenanceOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       olds.releaseKey !== news.releaseKey ||

@@ -1,8 +1,8 @@
 // A notification at one stage of a release on AWS: an SNS message on the stack's topic. Subscribers
 // (email, chat, an HTTPS endpoint for a webhook) are the topic's, managed outside the release. A
 // failed publish never blocks a release: the outcome is kept in the resource's outputs and logged.
-import type { NotificationEvent } from "../../../components/platform";
-import type { LocalHandlers } from "../../local/provider-factory";
+import type { NotificationNotice } from "../../../contract";
+import type { StepHandlers } from "../provider";
 import { snsClient, type AwsTarget } from "../ops/clients";
 import { publishEvent } from "../ops/publish";
 
@@ -14,7 +14,7 @@ export interface NotificationInputs {
   readonly releaseKey: string;
   readonly changeId: string;
   readonly version: string;
-  readonly event: NotificationEvent;
+  readonly event: NotificationNotice;
 }
 
 export interface NotificationOutputs extends NotificationInputs {
@@ -44,7 +44,7 @@ async function send(inputs: NotificationInputs): Promise<NotificationOutputs> {
   return { ...inputs, sentAt, delivery };
 }
 
-export const handlers: LocalHandlers<NotificationInputs, NotificationOutputs> = {
+export const handlers: StepHandlers<NotificationInputs, NotificationOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       olds.releaseKey !== news.releaseKey ||

@@ -1,12 +1,24 @@
-// The deployment record on AWS: the release's draft completed with what happened, validated against
-// the record's schema, and stored as a JSON and a Markdown object in the records bucket (versioned,
-// kept when the stack moves on). Deleting the resource keeps the objects: records are documentation.
-import type { Color } from "../../../components/platform";
-import { completeRecord, type ServiceResult } from "../../local/handlers/record";
-import type { LocalHandlers } from "../../local/provider-factory";
-import { recordFileStem, renderRecordMarkdown, type DeploymentRecord } from "../../local/record-ops";
+// The deployment record on AWS: the release's draft completed with what happened, stored as a JSON and
+// a Markdown object in the records bucket (versioned, kept when the stack moves on). Deleting the
+// resource keeps the objects: records are documentation.
+import type { Color } from "../names";
 import { s3Client, type AwsTarget } from "../ops/clients";
 import { putRecord } from "../ops/publish";
+import { composeRecord, recordStem, renderRecordMarkdown, type AwsRecord } from "../ops/record";
+import type { StepHandlers } from "../provider";
+
+/** What happened to one service during the release (outputs of its steps). */
+export interface ServiceResult {
+  readonly backup: { readonly id: string; readonly digest: string; readonly at: string } | null;
+  readonly gate: { readonly verdict: "passed"; readonly rounds: number | null; readonly at: string };
+  readonly switchedAt: string;
+  readonly verification: {
+    readonly verdict: "passed";
+    readonly errorRate: number | null;
+    readonly p95LatencyMs: number | null;
+    readonly at: string;
+  };
+}
 
 export interface RecordInputs {
   readonly aws: AwsTarget;
@@ -27,48 +39,32 @@ export interface RecordOutputs extends RecordInputs {
 }
 
 /** The record of a release whose every step passed. */
-export function succeededRecord(inputs: Pick<RecordInputs, "record">): DeploymentRecord {
-  const { results = {}, colors = {}, ...draft } = inputs.record;
+export function succeededRecord(inputs: Pick<RecordInputs, "record">, writtenAt: string): AwsRecord {
+  const { results = {}, colors = {} } = inputs.record;
   const entries = Object.entries(results);
   const first = entries[0];
   const firstColors = first ? colors[first[0]] : undefined;
-  return completeRecord(draft, {
+  return composeRecord(inputs.record, {
     outcome: "succeeded",
     rollback: null,
     activeColor: firstColors?.active ?? null,
     previousColor: firstColors?.previous ?? null,
-    backup: first?.[1].backup ? { id: first[1].backup.id, digest: first[1].backup.digest } : null,
+    backup: first?.[1].backup ?? null,
     gates: entries.flatMap(([service, r]) => [
       {
         name: `${service} pre-promotion gate`,
-        stage: "pre-promotion" as const,
-        service,
-        verdict: "passed" as const,
-        trigger: null,
-        summary: `passed after ${r.gate.rounds} rounds`,
+        verdict: "passed",
+        summary: r.gate.rounds === null ? "passed" : `passed after ${r.gate.rounds} rounds`,
       },
       {
         name: `${service} post-promotion verification`,
-        stage: "post-promotion" as const,
-        service,
-        verdict: "passed" as const,
-        trigger: null,
-        summary: `passed: error rate ${(r.verification.errorRate * 100).toFixed(2)}%`,
+        verdict: "passed",
+        summary:
+          r.verification.errorRate === null
+            ? "passed"
+            : `passed: error rate ${(r.verification.errorRate * 100).toFixed(2)}%`,
       },
     ]),
-    performance: entries.flatMap(([service, r]) =>
-      r.verification.p95LatencyMs === null
-        ? []
-        : [
-            {
-              metric: `${service} p95 latency after the switch`,
-              value: r.verification.p95LatencyMs,
-              unit: "ms",
-            },
-          ],
-    ),
-    system: `All ${entries.length} service(s) up and verified after the switch.`,
-    issuesFound: 0,
     timeline: entries
       .flatMap(([service, r]) => [
         ...(r.backup ? [{ stage: `${service}: snapshot available`, at: r.backup.at }] : []),
@@ -77,30 +73,30 @@ export function succeededRecord(inputs: Pick<RecordInputs, "record">): Deploymen
         { stage: `${service}: post-promotion verification passed`, at: r.verification.at },
       ])
       .sort((a, b) => a.at.localeCompare(b.at)),
-    date: new Date().toISOString(),
+    writtenAt,
   });
 }
 
 /** Stores a complete record in the bucket. */
 export async function storeRecord(
   target: { aws: AwsTarget; bucket: string; prefix: string },
-  record: DeploymentRecord,
+  record: AwsRecord,
 ) {
   return putRecord(s3Client(target.aws), {
     bucket: target.bucket,
     prefix: target.prefix,
-    stem: recordFileStem(record),
+    stem: recordStem(record),
     json: record,
     markdown: renderRecordMarkdown(record),
   });
 }
 
 async function write(inputs: RecordInputs): Promise<RecordOutputs> {
-  const stored = await storeRecord(inputs, succeededRecord(inputs));
+  const stored = await storeRecord(inputs, succeededRecord(inputs, new Date().toISOString()));
   return { ...inputs, ...stored };
 }
 
-export const handlers: LocalHandlers<RecordInputs, RecordOutputs> = {
+export const handlers: StepHandlers<RecordInputs, RecordOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     // Written again when the release or what happened changes, not when a later run plans differently.
     const changes =

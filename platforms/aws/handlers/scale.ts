@@ -1,6 +1,6 @@
 // Brings a colour stopped by a maintenance window back to its size before its gate: the ECS service
 // is declared with its desired count, but Pulumi only sends a count that changed in its own state.
-import type { LocalHandlers } from "../../local/provider-factory";
+import type { StepHandlers } from "../provider";
 import { ecsClient, type AwsTarget } from "../ops/clients";
 import { scaleService } from "../ops/scale";
 
@@ -22,7 +22,7 @@ async function scale(inputs: ScaleInputs): Promise<ScaleOutputs> {
   return { ...inputs, runningCount: result.runningCount };
 }
 
-export const handlers: LocalHandlers<ScaleInputs, ScaleOutputs> = {
+export const handlers: StepHandlers<ScaleInputs, ScaleOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       olds.releaseKey !== news.releaseKey ||

@@ -1,7 +1,7 @@
 // The traffic switch on AWS: the production listener rule's forward weights (candidate 100, the other
 // 0) in one ModifyRule, read back from the ALB. It also ends a maintenance window (the fixed 503).
 import type * as pulumi from "@pulumi/pulumi";
-import type { LocalHandlers } from "../../local/provider-factory";
+import type { StepHandlers } from "../provider";
 import { elbClient, type AwsTarget } from "../ops/clients";
 import { readRoute, switchTraffic, type Color, type TargetGroups } from "../ops/traffic";
 
@@ -28,7 +28,7 @@ async function route(inputs: SwitchInputs): Promise<SwitchOutputs> {
   return { ...inputs, active: result.active, previous: result.previous, switchedAt: result.switchedAt };
 }
 
-export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = {
+export const handlers: StepHandlers<SwitchInputs, SwitchOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       olds.service !== news.service ||

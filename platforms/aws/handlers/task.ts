@@ -1,6 +1,6 @@
 // A one-off ECS task of a release (migration, smoke test): started, waited for until it stops, and
 // failed unless every essential container exited with 0.
-import type { LocalHandlers } from "../../local/provider-factory";
+import type { StepHandlers } from "../provider";
 import { ecsClient, type AwsTarget } from "../ops/clients";
 import { startTask, waitForTask, type TaskRunArgs } from "../ops/task";
 
@@ -51,7 +51,7 @@ async function run(inputs: TaskInputs): Promise<TaskOutputs> {
   };
 }
 
-export const handlers: LocalHandlers<TaskInputs, TaskOutputs> = {
+export const handlers: StepHandlers<TaskInputs, TaskOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes = olds.runKey !== news.runKey || JSON.stringify(olds.run) !== JSON.stringify(news.run);
     return { changes, replaces: [], deleteBeforeReplace: false };

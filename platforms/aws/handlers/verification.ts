@@ -1,15 +1,15 @@
 // Post-promotion verification on AWS (ops/bake.ts): on failure users are already back on the previous
 // colour when this handler writes the record to S3, publishes the rollback on SNS and fails the update
 // naming the trigger.
-import type { Color, HttpCheckSpec, VerificationSpec } from "../../../components/platform";
-import { completeRecord } from "../../local/handlers/record";
-import { releaseOfKey } from "../../local/handlers/verification";
-import type { LocalHandlers } from "../../local/provider-factory";
+import type { VerificationPolicy } from "../../../contract";
+import type { Color } from "../names";
+import type { StepHandlers } from "../provider";
 import { runBake, type BakeResult } from "../ops/bake";
 import { cloudWatchClient, elbClient, snsClient, type AwsTarget } from "../ops/clients";
-import type { HttpCheck } from "../ops/contract";
+import type { ResolvedHttpCheck } from "../ops/contract";
 import { dimensionOf } from "../ops/metrics";
 import { publishEvent } from "../ops/publish";
+import { composeRecord } from "../ops/record";
 import type { TargetGroups } from "../ops/traffic";
 import { storeRecord } from "./record";
 
@@ -18,8 +18,8 @@ export interface VerificationInputs {
   readonly service: string;
   readonly releaseKey: string;
   readonly url: string;
-  readonly checks: readonly HttpCheckSpec[];
-  readonly spec: VerificationSpec;
+  readonly checks: readonly ResolvedHttpCheck[];
+  readonly spec: VerificationPolicy;
   readonly promoted: Color;
   readonly rollbackTo: Color | null;
   readonly ruleArn: string;
@@ -40,65 +40,42 @@ export interface VerificationOutputs extends VerificationInputs {
   readonly verifiedAt: string;
 }
 
+/** The change id and version in a release key `<changeId>@<version>[+restore:<backup>]`. */
+function releaseOfKey(key: string): { changeId: string; version: string } {
+  const at = key.indexOf("@");
+  return { changeId: key.slice(0, at), version: (key.slice(at + 1).split("+restore:")[0] ?? "").trim() };
+}
+
 async function rollBack(inputs: VerificationInputs, result: BakeResult): Promise<never> {
   const at = result.rolledBackAt ?? new Date().toISOString();
   const trigger = result.trigger ?? "system-failure";
   const where = result.rolledBackTo
     ? `Traffic is back on ${result.rolledBackTo}, the previous version.`
     : `There is no previous version to return to (first release); ${inputs.promoted} keeps serving.`;
-  const { backup = null, ...draft } = inputs.record as { backup?: { id: string; digest: string } | null };
+  const { backup = null, ...draft } = inputs.record as { backup?: unknown };
   const stored = await storeRecord(
     { aws: inputs.aws, bucket: inputs.bucket, prefix: inputs.recordsPrefix },
-    completeRecord(draft, {
+    composeRecord(draft, {
       outcome: result.rolledBackTo ? "rolled-back" : "failed-gate",
       rollback: result.rolledBackTo ? { trigger, reason: result.message, at } : null,
       activeColor: result.rolledBackTo ?? inputs.promoted,
       previousColor: result.rolledBackTo ? inputs.promoted : null,
       backup,
       gates: [
-        {
-          name: `${inputs.service} post-promotion verification`,
-          stage: "post-promotion",
-          service: inputs.service,
-          verdict: "failed",
-          trigger,
-          summary: result.message,
-        },
+        { name: `${inputs.service} post-promotion verification`, verdict: "failed", summary: result.message },
       ],
-      performance: [
-        ...(result.report.totals.p95LatencyMs === null
-          ? []
-          : [
-              {
-                metric: `${inputs.service} p95 latency of the probes`,
-                value: result.report.totals.p95LatencyMs,
-                unit: "ms",
-              },
-            ]),
-        ...(result.reading?.p95LatencyMs == null
-          ? []
-          : [
-              {
-                metric: `${inputs.service} p95 target response time (ALB)`,
-                value: result.reading.p95LatencyMs,
-                unit: "ms",
-              },
-            ]),
-      ],
-      system: `${inputs.service} failed post-promotion verification (${trigger}). ${where}`,
-      issuesFound: 1,
       timeline: [
         { stage: `${inputs.service}: post-promotion verification started`, at: result.startedAt },
-        { stage: `${inputs.service}: rolled back (${trigger})`, at },
+        { stage: `${inputs.service}: ${result.rolledBackTo ? "rolled back" : "failed"} (${trigger})`, at },
       ],
-      date: result.startedAt,
+      writtenAt: at,
     }),
   );
   try {
     await publishEvent(snsClient(inputs.aws), {
       topicArn: inputs.topicArn,
       event: {
-        stage: "rollback",
+        stage: "rolled-back",
         release: releaseOfKey(inputs.releaseKey),
         service: inputs.service,
         message: `${inputs.service}: post-promotion verification failed (${trigger}). ${where}`,
@@ -123,7 +100,7 @@ async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> 
     { elb: elbClient(inputs.aws), cloudWatch: cloudWatchClient(inputs.aws) },
     {
       url: inputs.url,
-      checks: inputs.checks as unknown as HttpCheck[],
+      checks: inputs.checks,
       spec: inputs.spec,
       metrics: {
         scope: {
@@ -150,7 +127,7 @@ async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> 
   };
 }
 
-export const handlers: LocalHandlers<VerificationInputs, VerificationOutputs> = {
+export const handlers: StepHandlers<VerificationInputs, VerificationOutputs> = {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       olds.releaseKey !== news.releaseKey ||

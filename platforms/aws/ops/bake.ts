@@ -5,7 +5,6 @@
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
-  describeGateFailure,
   judgeAlbMetrics,
   mostSevere,
   runVerification,
@@ -91,7 +90,7 @@ export async function runBake(
   }
   const probeTrigger = report.verdict === "passed" ? undefined : (report.trigger ?? "system-failure");
   const trigger = mostSevere([probeTrigger, metricTrigger].filter((t): t is GateTrigger => t !== undefined));
-  const message = [describeGateFailure(report), metricMessage].filter(Boolean).join(" ");
+  const message = [report.message, metricMessage].filter(Boolean).join(" ");
   if (trigger === undefined) {
     return {
       verdict: "passed",

@@ -1,18 +1,20 @@
 // The one place the aws platform reaches the judge. Gates and verification bakes judge through the
 // release contract's probe loop and nothing else, so the same manifest gets the same verdict here as
 // on the local and kubernetes platforms. Every aws module imports the judge from this file only.
-import { mostSevere, type GateTrigger } from "../../local/gate-ops";
+import { mostSevere, type ProbeTrigger } from "../../../contract";
 
 export {
-  describeGateFailure,
   mostSevere,
   runGate,
   runVerification,
   type GateReport,
-  type GateTrigger,
   type HttpCheck,
+  type ResolvedHttpCheck,
   type VerificationReport,
-} from "../../local/gate-ops";
+} from "../../../contract";
+
+/** A rollback trigger a probe or a metric can fire. */
+export type GateTrigger = ProbeTrigger;
 
 /** What the load balancer measured for the promoted colour over the bake, and its alarms' states. */
 export interface AlbObservation {

@@ -1,7 +1,7 @@
 // The aws platform's settings: defaults, and errors that name the key and what was expected.
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../../../config";
-import { parseAwsConfig } from "../../../../platforms/aws";
+import { awsAdapter, awsConfigSchema, parseAwsConfig } from "../../../../platforms/aws";
 
 const minimal = {
   region: "eu-west-1",
@@ -75,26 +75,36 @@ describe("parseAwsConfig", () => {
   });
 });
 
-describe("parseStackConfig with shipgate:platform aws", () => {
-  it("requires the aws settings", () => {
-    expect(() => parseStackConfig({ platform: "aws" }, "production")).toThrow(
-      "  - shipgate:aws: expected the aws platform's settings (at least region, namePrefix, network, cluster and roles) when shipgate:platform is aws",
+describe("the aws adapter", () => {
+  it("requires the aws settings when the stack's platform is aws", () => {
+    expect(() => parseStackConfig({ platform: "aws" }, "production", { aws: awsConfigSchema })).toThrow(
+      "  - shipgate:aws: expected the aws platform's settings when shipgate:platform is aws (docs/aws.md lists them)",
     );
   });
 
-  it("requires a database for a stateful service and refuses a webhook, naming the keys", () => {
+  it("requires a database for a stateful service and refuses a webhook, naming the keys, before declaring anything", () => {
+    const config = parseStackConfig(
+      {
+        platform: "aws",
+        aws: minimal,
+        services: { web: { port: 8080 } },
+        notifications: { webhookUrl: "https://hooks.example.com/x" },
+      },
+      "production",
+      { aws: awsConfigSchema },
+    );
     expect(() =>
-      parseStackConfig(
-        {
-          platform: "aws",
-          aws: minimal,
-          services: { web: { port: 8080 } },
-          notifications: { webhookUrl: "https://hooks.example.com/x" },
-        },
-        "production",
-      ),
+      awsAdapter.create({
+        projectDir: "/nowhere",
+        stack: "production",
+        workDir: ".shipgate/production",
+        services: config.services,
+        settings: config.platformSettings,
+        webhookUrl: "https://hooks.example.com/x",
+      }),
     ).toThrow(
       [
+        'Invalid aws platform config for stack "production":',
         "  - shipgate:notifications.webhookUrl: expected no webhook on the aws platform: it notifies through the stack's SNS topic; subscribe the webhook to the topic (an HTTPS subscription) and remove this key",
         "  - shipgate:aws.services.web.database: expected the RDS database to snapshot before each release, since shipgate:services.web.stateful is true (or set it to false)",
       ].join("\n"),

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { Release } from "../../../../components/release";
 import type { Color, SlotSpec } from "../../../../components/platform";
 import { parseStackConfig } from "../../../../config";
-import { AwsPlatform } from "../../../../platforms/aws";
+import { AwsPlatform, awsConfigSchema, type AwsConfig } from "../../../../platforms/aws";
 import type { AwsObserveReader } from "../../../../platforms/aws/observe-reader";
 import { loadManifestFile } from "../../../../release";
 import { installAwsMocks, stepTime } from "./aws-mocks";
@@ -20,8 +20,9 @@ const stackYaml = parse(readFileSync(join(root, "stacks/Pulumi.production.yaml")
 const settings = parseStackConfig(
   { platform: "aws", services: stackYaml.config["shipgate:services"], aws: stackYaml.config["shipgate:aws"] },
   "production",
+  { aws: awsConfigSchema },
 );
-const awsConfig = settings.aws as NonNullable<typeof settings.aws>;
+const awsConfig = settings.platformSettings as AwsConfig;
 const repository = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sample-app";
 const digests: Record<string, string> = {
   "1.0.0": `sha256:${"3f".repeat(32)}`,
