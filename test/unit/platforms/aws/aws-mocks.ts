@@ -3,6 +3,7 @@
 // a way to stop at one resource as the engine does when its provider fails it: its registration never
 // completes, so nothing that depends on it is ever declared.
 import * as pulumi from "@pulumi/pulumi";
+import { registrationsSettled } from "../../rpcs";
 
 export interface AwsRegistration {
   readonly type: string;
@@ -65,7 +66,8 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
   }
 }
 
-export async function installAwsMocks(stack: string, fail: (name: string) => boolean = () => false) {
+export async function installAwsMocks(stack: string, fail?: (name: string) => boolean) {
+  const failing = fail !== undefined;
   const registrations: AwsRegistration[] = [];
   const requests = new Map<
     string,
@@ -85,7 +87,7 @@ export async function installAwsMocks(stack: string, fail: (name: string) => boo
           ignoreChanges: request?.ignoreChanges ?? [],
           retainOnDelete: request?.retainOnDelete ?? false,
         });
-        if (fail(args.name)) return new Promise<never>(() => undefined);
+        if (fail?.(args.name)) return new Promise<never>(() => undefined);
         return { id: `${args.name}-id`, state: { ...inputs, ...outputsFor(args.type, args.name, inputs) } };
       },
       call(args) {
@@ -128,12 +130,17 @@ export async function installAwsMocks(stack: string, fail: (name: string) => boo
       if (!found) throw new Error(`no registration named ${name}`);
       return found;
     },
-    /** Waits until no registration has arrived for a few event-loop turns (the program has declared all). */
+    /**
+     * Everything the program declared has registered. With a failed step the runtime never finishes
+     * (its dependents wait forever, as the engine's would stop), so then the wait is for the
+     * registrations to stop coming: counted in turns of the event loop, not in time.
+     */
     async settle(): Promise<void> {
+      if (!failing) return registrationsSettled();
       let last = -1;
-      for (let stable = 0; stable < 5;) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        stable = registrations.length === last ? stable + 1 : 0;
+      for (let quiet = 0; quiet < 50;) {
+        await new Promise((resolve) => setImmediate(resolve));
+        quiet = registrations.length === last ? quiet + 1 : 0;
         last = registrations.length;
       }
     },
