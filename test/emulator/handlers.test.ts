@@ -4,7 +4,15 @@
 // answers through its child process (dist/, built by `npm run build`).
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CreateClusterCommand } from "@aws-sdk/client-ecs";
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeServicesCommand,
+  RegisterTaskDefinitionCommand,
+} from "@aws-sdk/client-ecs";
+import { DescribeRulesCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { handlers as maintenanceHandlers } from "../../platforms/aws/handlers/maintenance";
+import { scaleService } from "../../platforms/aws/ops/scale";
 import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { CreateTopicCommand, SubscribeCommand } from "@aws-sdk/client-sns";
 import { buildRecordDraft } from "../../components/record-draft";
@@ -193,6 +201,61 @@ describe("the aws steps' handlers", () => {
     });
   });
 
+  it("maintenance: users get the 503 with the message, then the colour to replace is scaled to zero", async () => {
+    const ecs = ecsClient(target);
+    const definition = await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "hdl-sample-app-blue",
+        containerDefinitions: [{ name: "sample-app", image: `r@sha256:${"a".repeat(64)}`, memory: 512 }],
+      }),
+    );
+    await ecs.send(
+      new CreateServiceCommand({
+        cluster: "hdl",
+        serviceName: "hdl-sample-app-blue",
+        taskDefinition: definition.taskDefinition?.taskDefinitionArn,
+        desiredCount: 2,
+      }),
+    );
+    const created = await maintenanceHandlers.create(root, {
+      aws: target,
+      service: "sample-app",
+      releaseKey: "CHG-104@4.0.0",
+      ruleArn: route.ruleArn,
+      message: "The shop is being upgraded; back at 03:00 UTC.",
+      stop: { cluster: "hdl", service: "hdl-sample-app-blue" },
+      timeoutMs: 30_000,
+    });
+    expect(created.id).toBe("sample-app-maintenance");
+    const rule = await elb.send(new DescribeRulesCommand({ RuleArns: [route.ruleArn] }));
+    expect(rule.Rules?.[0]?.Actions?.[0]).toMatchObject({
+      Type: "fixed-response",
+      FixedResponseConfig: {
+        StatusCode: "503",
+        MessageBody: "The shop is being upgraded; back at 03:00 UTC.",
+      },
+    });
+    const stopped = await ecs.send(
+      new DescribeServicesCommand({ cluster: "hdl", services: ["hdl-sample-app-blue"] }),
+    );
+    expect(stopped.services?.[0]).toMatchObject({ desiredCount: 0, runningCount: 0 });
+  });
+
+  it("scale: says what to check when a colour does not come back in time", async () => {
+    // moto runs no task of a service (its running count stays 0), so scaling up can only time out.
+    await expect(
+      scaleService(ecsClient(target), {
+        cluster: "hdl",
+        service: "hdl-sample-app-blue",
+        desiredCount: 2,
+        timeoutMs: 300,
+        pollMs: 100,
+      }),
+    ).rejects.toThrow(
+      "ECS service hdl-sample-app-blue in hdl did not reach 2 running tasks within 0 s (running: 0); check its events in the ECS console.",
+    );
+  });
+
   it("observe's reader answers synchronously through its child process", () => {
     const observed = awsObserveReader(root)({
       aws: target,
@@ -201,7 +264,9 @@ describe("the aws steps' handlers", () => {
       cluster: "hdl",
       productionPort: 80,
     });
-    expect(observed).toMatchObject({ active: "blue", slots: {}, maintenance: false });
+    // The maintenance window above left the rule answering 503: no colour is live, and the blue
+    // service (desired 0) still carries no slot spec label.
+    expect(observed).toMatchObject({ active: null, slots: {}, maintenance: true });
     expect(observed.rolledBackAt).not.toBeNull();
   });
 

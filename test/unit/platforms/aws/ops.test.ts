@@ -2,7 +2,7 @@
 // judgement, the snapshot identifier and reading a rule's actions.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { judgeAlbMetrics } from "../../../../platforms/aws/ops/contract";
+import { judgeAlbMetrics } from "../../../../contract";
 import { dimensionOf, metricWindow } from "../../../../platforms/aws/ops/metrics";
 import { snapshotIdentifier } from "../../../../platforms/aws/ops/snapshot";
 import { taskOutcome } from "../../../../platforms/aws/ops/task";
