@@ -241,19 +241,27 @@ describe("the aws steps' handlers", () => {
     expect(stopped.services?.[0]).toMatchObject({ desiredCount: 0, runningCount: 0 });
   });
 
-  it("scale: says what to check when a colour does not come back in time", async () => {
-    // moto runs no task of a service (its running count stays 0), so scaling up can only time out.
+  it("scale: brings the stopped colour back to its size and waits for its tasks", async () => {
+    const scaled = await scaleService(ecsClient(target), {
+      cluster: "hdl",
+      service: "hdl-sample-app-blue",
+      desiredCount: 2,
+      timeoutMs: 30_000,
+      pollMs: 100,
+    });
+    expect(scaled).toEqual({ runningCount: 2 });
+  });
+
+  it("scale: says what to check when a colour does not reach its size in time", async () => {
     await expect(
       scaleService(ecsClient(target), {
         cluster: "hdl",
-        service: "hdl-sample-app-blue",
+        service: "no-such-service",
         desiredCount: 2,
         timeoutMs: 300,
         pollMs: 100,
       }),
-    ).rejects.toThrow(
-      "ECS service hdl-sample-app-blue in hdl did not reach 2 running tasks within 0 s (running: 0); check its events in the ECS console.",
-    );
+    ).rejects.toThrow(/no-such-service/);
   });
 
   it("observe's reader answers synchronously through its child process", () => {

@@ -8,13 +8,18 @@ export async function scaleService(
   ecs: ECSClient,
   args: { cluster: string; service: string; desiredCount: number; timeoutMs: number; pollMs: number },
 ): Promise<{ runningCount: number }> {
-  await ecs.send(
-    new UpdateServiceCommand({
-      cluster: args.cluster,
-      service: args.service,
-      desiredCount: args.desiredCount,
-    }),
-  );
+  const update = new UpdateServiceCommand({
+    cluster: args.cluster,
+    service: args.service,
+    desiredCount: args.desiredCount,
+  });
+  await ecs.send(update).catch((error: unknown) => {
+    throw new Error(
+      `ECS service ${args.service} in ${args.cluster} could not be set to ${args.desiredCount} tasks ` +
+        `(${error instanceof Error ? error.message : String(error)}); check that it exists in this region.`,
+      { cause: error },
+    );
+  });
   const deadline = Date.now() + args.timeoutMs;
   for (;;) {
     const answer = await ecs.send(
