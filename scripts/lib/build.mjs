@@ -12,6 +12,7 @@ const sources = [
   "platforms",
   "release",
   "cli",
+  "policies",
   "tsconfig.json",
   "tsconfig.build.json",
 ];
