@@ -7,6 +7,7 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
+import { assertEngineAlive } from "./engine-watch";
 
 export interface ProcessRecord {
   readonly pid: number;
@@ -69,6 +70,7 @@ async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
 export async function startDetached(args: StartArgs): Promise<ProcessRecord> {
   const [executable, ...rest] = args.command;
   if (!executable) throw new Error("command: expected at least the executable, got an empty list");
+  assertEngineAlive(`starting ${args.command.join(" ")}`);
   await mkdir(dirname(args.logFile), { recursive: true });
   const log = openSync(args.logFile, "a");
   try {

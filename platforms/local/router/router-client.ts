@@ -1,6 +1,7 @@
 // A typed client for the router's admin API, for the local platform's providers and for tests.
 // Every call has a timeout and fails with a RouterAdminError that says what was asked and why it failed.
 import { z } from "zod";
+import { assertEngineAlive } from "../engine-watch";
 import {
   type Color,
   type MaintenanceChange,
@@ -57,6 +58,8 @@ async function call<T>(
 ): Promise<T> {
   const url = `http://127.0.0.1:${options.adminPort}${path}`;
   const what = `router admin ${method} ${path}`;
+  // A change of routing is what users see: never made for an engine run that is gone.
+  if (method !== "GET") assertEngineAlive(`sending ${what}`);
   const timeoutMs = (options.timeoutMs ?? 5000) + extraTimeoutMs;
   let response: Response;
   try {
