@@ -133,6 +133,11 @@ export function switchRouter(options: RouterClientOptions, color: Color): Promis
   return call(options, "POST", "/switch", switchResultSchema, { color });
 }
 
+/** Sets (or with null clears) the warm colour the router may fail over to. */
+export function setRouterFallback(options: RouterClientOptions, color: Color | null): Promise<RouterState> {
+  return call(options, "PUT", "/fallback", routerStateSchema, { color });
+}
+
 export function setRouterMaintenance(
   options: RouterClientOptions,
   change: MaintenanceChange,
