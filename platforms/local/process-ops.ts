@@ -51,6 +51,15 @@ export function isRunning(record: ProcessRecord): boolean {
   return processStartTicks(record.pid) === record.startTicks;
 }
 
+/**
+ * True when the pid file names a process that no longer runs (false without a pid file). Diffs ask,
+ * so that a plain `pulumi up`, not only one with --refresh, starts a dead router or colour again.
+ */
+export async function diedSince(pidFile: string): Promise<boolean> {
+  const record = await readProcessRecord(pidFile);
+  return record !== undefined && !isRunning(record);
+}
+
 export async function readProcessRecord(pidFile: string): Promise<ProcessRecord | undefined> {
   try {
     return JSON.parse(await readFile(pidFile, "utf8")) as ProcessRecord;

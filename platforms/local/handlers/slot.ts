@@ -10,6 +10,7 @@ import { RouterAdminError, setRouterFallback } from "../router/router-client";
 import { slotPaths } from "../layout";
 import type { LocalHandlers } from "../provider-factory";
 import {
+  diedSince,
   isRunning,
   readProcessRecord,
   requireFreePorts,
@@ -99,7 +100,14 @@ export async function deploySlot(projectDir: string, inputs: SlotInputs): Promis
     logFile: f.logFile,
     pidFile: f.pidFile,
   });
-  await waitUntilListening(record, inputs.port, readinessTimeoutMs);
+  try {
+    await waitUntilListening(record, inputs.port, readinessTimeoutMs);
+  } catch (error) {
+    // A build that never listens is not left running untracked: the failed update records nothing
+    // of it, so nothing else would ever stop it.
+    await stopByPidFile(f.pidFile);
+    throw error;
+  }
   // Written last: observe() trusts a spec only when the colour really runs it.
   await writeJsonAtomic(f.specFile, inputs.spec);
   return {
@@ -122,9 +130,13 @@ function sameDeployment(olds: SlotInputs, news: SlotInputs): boolean {
 }
 
 export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = {
-  async diff(_projectDir, _id, olds, news) {
+  async diff(projectDir, _id, olds, news) {
     const replaces = (["service", "color", "dir"] as const).filter((key) => olds[key] !== news[key]);
-    const changes = replaces.length > 0 || !sameDeployment(olds, news) || !olds.running;
+    const changes =
+      replaces.length > 0 ||
+      !sameDeployment(olds, news) ||
+      !olds.running ||
+      (await diedSince(files(projectDir, olds).pidFile));
     return { changes, replaces, deleteBeforeReplace: true };
   },
   async create(projectDir, inputs) {
