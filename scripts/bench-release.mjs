@@ -76,14 +76,17 @@ function portAccepts(port) {
   });
 }
 
-/** Four free consecutive ports below Linux's ephemeral range: router, blue, green, admin. */
+/**
+ * Four free consecutive ports for router, blue, green and admin, in 47000-47999: the range kept for
+ * benchmarks on a machine where test suites and other checkouts take other ranges.
+ */
 async function freePorts() {
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 30_000 + Math.floor(Math.random() * 2_700);
+    const base = 47_000 + 4 * Math.floor(Math.random() * 249);
     const taken = await Promise.all([0, 1, 2, 3].map((i) => portAccepts(base + i)));
     if (!taken.some(Boolean)) return base;
   }
-  throw new Error("no four free ports in 30000-32699");
+  throw new Error("no four free ports in 47000-47999: stop what listens there, or run the benchmark later");
 }
 
 /** The stack's config, written next to the encryption salt `pulumi stack init` put in its file. */
@@ -271,6 +274,7 @@ try {
     direct,
     router: routed,
     addedMeanMs: routed.mean - direct.mean,
+    addedP50Ms: routed.p50 - direct.p50,
     addedP95Ms: routed.p95 - direct.p95,
     meanRatio: routed.mean / direct.mean,
     p95Ratio: routed.p95 / direct.p95,
@@ -335,6 +339,13 @@ const rows = [
     `direct ${router.direct.mean.toFixed(2)} ms`,
     router.meanRatio,
   ],
+  [
+    "p50 latency, router",
+    `${router.router.p50.toFixed(2)} ms`,
+    `direct ${router.direct.p50.toFixed(2)} ms`,
+    router.router.p50 / router.direct.p50,
+  ],
+  ["p50 added by router", `${router.addedP50Ms.toFixed(2)} ms`, "target <= 0.30 ms", null],
   [
     "p95 latency, router",
     `${router.router.p95.toFixed(2)} ms`,
