@@ -212,7 +212,7 @@ async function fileState(path: string): Promise<FileState | undefined> {
 /** Files up to this size are read whole, hashed and written in three calls; larger ones are streamed. */
 const wholeFileBytes = 8 * 1024 * 1024;
 /** How many files are copied at once: the disk and the hashing overlap across files. */
-const copyConcurrency = 8;
+const copyConcurrency = 4;
 
 /**
  * Copies one file, hashing the bytes it read on the way: one read of the data, never a second pass.
@@ -282,7 +282,7 @@ export interface CreateBackupArgs {
   readonly createdAt?: string;
   /** How many times one file is copied before a file that keeps changing fails the backup. Default 3. */
   readonly maxAttempts?: number;
-  /** How many files are copied at once. Default 8. */
+  /** How many files are copied at once. Default 4. */
   readonly concurrency?: number;
   /** Pause between attempts, giving a writer time to finish. Default 50 ms. */
   readonly retryDelayMs?: number;
