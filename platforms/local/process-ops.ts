@@ -2,9 +2,10 @@
 // is started detached, in its own process group, with its output in a log file, and tracked by a
 // pid file next to it. The pid file records the process's start time as the kernel reports it, so
 // a later engine run finds the same process again and never mistakes a recycled pid for it.
+import writeFileAtomic from "write-file-atomic";
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
 import { assertEngineAlive } from "./engine-watch";
@@ -70,9 +71,7 @@ export async function readProcessRecord(pidFile: string): Promise<ProcessRecord 
 
 async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temp, path);
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Starts `command` detached, logs to `logFile`, records it in `pidFile`. */

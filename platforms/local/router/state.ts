@@ -1,8 +1,8 @@
 // The router's state: one JSON file per service, the single source of truth for which colour serves.
 // Everything here is pure (schema, parsing, transitions) except the two file functions at the end,
 // so the platform code, the router process and the unit tests share one definition.
-import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import writeFileAtomic from "write-file-atomic";
+import { readFile } from "node:fs/promises";
 import { z } from "zod";
 
 import { colors, otherColor, type Color } from "../../../components/platform";
@@ -312,12 +312,5 @@ export async function readRouterState(path: string): Promise<RouterState> {
 /** Atomic: a reader (or a router restarting) sees the old file or the new one, never half of one. */
 export async function writeRouterState(path: string, state: RouterState): Promise<void> {
   const checked = parseRouterState(state, "the state to write");
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await writeFile(temp, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o644 });
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o644 });
 }

@@ -1,6 +1,7 @@
 // The real program under Pulumi mocks, seen the way the policy analyzer sees it: every registration
 // with its urn, parent, dependencies and property dependencies (the SDK computes them before the
 // request reaches the monitor, so they are the engine's), and the pack's policies evaluated on it.
+import { registrationsSettled } from "../rpcs";
 import * as pulumi from "@pulumi/pulumi";
 import type { EnforcementLevel, Policies, Policy, StackValidationPolicy } from "@pulumi/policy";
 import { vi } from "vitest";
@@ -43,16 +44,6 @@ export interface ProgramRun {
   readonly resources: CapturedResource[];
   /** The error the program threw, if it did not finish. */
   readonly error?: unknown;
-}
-
-async function settled(count: () => number): Promise<void> {
-  let last = -1;
-  for (let stable = 0; stable < 5;) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const now = count();
-    stable = now === last ? stable + 1 : 0;
-    last = now;
-  }
 }
 
 export interface ProgramOptions {
@@ -127,7 +118,7 @@ export async function runProgram(
   } catch (thrown) {
     error = thrown;
   }
-  await settled(() => resources.length);
+  await registrationsSettled();
   return error === undefined ? { resources } : { resources, error };
 }
 
