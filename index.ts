@@ -15,12 +15,13 @@ import {
   isDevelopmentStack,
   readManifestInProject,
 } from "./release";
+import { awsAdapter } from "./platforms/aws";
 
 const projectDir = process.cwd();
 const stack = pulumi.getStack();
 
 /** The platforms this program can release to; each brings its settings schema and its constructor. */
-const adapters: readonly PlatformAdapter[] = [localAdapter, kubernetesAdapter];
+const adapters: readonly PlatformAdapter[] = [localAdapter, kubernetesAdapter, awsAdapter];
 
 const config = loadStackConfig(
   Object.fromEntries(

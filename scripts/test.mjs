@@ -32,4 +32,5 @@ if (gofmt.status === 0 && gofmt.stdout.trim()) {
   process.exit(1);
 }
 step("unit tests", bin("vitest"), ["run", "--project", "unit"]);
+step("aws step modules against moto_server", bin("vitest"), ["run", "--project", "emulator"]);
 step("end-to-end tests on the real engine", bin("vitest"), ["run", "--project", "e2e"]);

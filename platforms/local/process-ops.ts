@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
+import { assertEngineAlive } from "./engine-watch";
 
 export interface ProcessRecord {
   readonly pid: number;
@@ -51,6 +52,15 @@ export function isRunning(record: ProcessRecord): boolean {
   return processStartTicks(record.pid) === record.startTicks;
 }
 
+/**
+ * True when the pid file names a process that no longer runs (false without a pid file). Diffs ask,
+ * so that a plain `pulumi up`, not only one with --refresh, starts a dead router or colour again.
+ */
+export async function diedSince(pidFile: string): Promise<boolean> {
+  const record = await readProcessRecord(pidFile);
+  return record !== undefined && !isRunning(record);
+}
+
 export async function readProcessRecord(pidFile: string): Promise<ProcessRecord | undefined> {
   try {
     return JSON.parse(await readFile(pidFile, "utf8")) as ProcessRecord;
@@ -68,6 +78,7 @@ async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
 export async function startDetached(args: StartArgs): Promise<ProcessRecord> {
   const [executable, ...rest] = args.command;
   if (!executable) throw new Error("command: expected at least the executable, got an empty list");
+  assertEngineAlive(`starting ${args.command.join(" ")}`);
   await mkdir(dirname(args.logFile), { recursive: true });
   const log = openSync(args.logFile, "a");
   try {

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isDevelopmentStack } from "../../../release";
 import type { EnforcementLevel, Policies, Policy, StackValidationPolicy } from "@pulumi/policy";
 import { vi } from "vitest";
+import type { AwsObserveReader } from "../../../platforms/aws/observe-reader";
 import type { ClusterReader } from "../../../platforms/kubernetes/observe";
 import {
   type GraphNode,
@@ -55,6 +56,8 @@ export interface ProgramOptions {
    * (a stack with `shipgate:platform: kubernetes` plans from what is live, and unit tests have no cluster).
    */
   readonly clusterReader?: ClusterReader;
+  /** What the aws platform's observe() reads from AWS, in place of its child process. */
+  readonly awsReader?: AwsObserveReader;
 }
 
 /**
@@ -66,7 +69,7 @@ export interface ProgramOptions {
  */
 export async function runProgram(
   config: Record<string, string>,
-  { stack = "local", project = "shipgate", clusterReader }: ProgramOptions = {},
+  { stack = "local", project = "shipgate", clusterReader, awsReader }: ProgramOptions = {},
 ): Promise<ProgramRun> {
   vi.resetModules();
   vi.doUnmock("../../../platforms/kubernetes/observe");
@@ -74,6 +77,13 @@ export async function runProgram(
     vi.doMock("../../../platforms/kubernetes/observe", async (importOriginal) => ({
       ...(await importOriginal<typeof import("../../../platforms/kubernetes/observe")>()),
       kubectlReader: clusterReader,
+    }));
+  }
+  vi.doUnmock("../../../platforms/aws/observe-reader");
+  if (awsReader) {
+    vi.doMock("../../../platforms/aws/observe-reader", async (importOriginal) => ({
+      ...(await importOriginal<typeof import("../../../platforms/aws/observe-reader")>()),
+      awsObserveReader: () => awsReader,
     }));
   }
   const inputs = new Map<string, Record<string, unknown>>();

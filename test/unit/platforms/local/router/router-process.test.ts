@@ -13,6 +13,7 @@ import {
   drainRouter,
   getRouterStatus,
   removeRouterUpstream,
+  setRouterFallback,
   setRouterMaintenance,
   setRouterUpstream,
   switchRouter,
@@ -239,6 +240,8 @@ describe("maintenance and failures", () => {
     const port = await closedPort();
     await setRouterUpstream(admin, "green", `http://127.0.0.1:${port}`);
     await switchRouter(admin, "green");
+    // With no warm colour to try instead (the failover tests below have one).
+    await setRouterFallback(admin, null);
     const answer = await request(publicPort, "/version", { headers: { accept: "application/json" } });
     await switchRouter(admin, "blue");
     await setRouterUpstream(admin, "green", green.url);
@@ -248,6 +251,92 @@ describe("maintenance and failures", () => {
       message: `service web: the green upstream at http://127.0.0.1:${port} did not answer (ECONNREFUSED)`,
       color: "green",
     });
+  });
+});
+
+describe("failover to the warm colour", () => {
+  /** An upstream that answers every request with 500, as a broken new version would. */
+  async function failingUpstream(): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+    let hits = 0;
+    const server = http.createServer((_req, res) => {
+      hits += 1;
+      res.writeHead(500, { "content-type": "text/plain" }).end("broken\n");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      hits: () => hits,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  it("sends a GET the dead active colour could not take to the warm colour, not a POST", async () => {
+    const port = await closedPort();
+    await switchRouter(admin, "blue");
+    await setRouterFallback(admin, null);
+    await setRouterUpstream(admin, "green", `http://127.0.0.1:${port}`);
+    await switchRouter(admin, "green");
+    try {
+      expect((await getRouterStatus(admin)).fallback).toBe("blue");
+      const answer = await request(publicPort, "/version");
+      expect(answer.status).toBe(200);
+      expect(answer.headers["x-shipgate-color"]).toBe("blue");
+      expect(answer.headers["x-shipgate-retried-from"]).toBe("green");
+      expect(json(answer)).toMatchObject({ version: "1.0.0" });
+      const post = await request(publicPort, "/items", { method: "POST", body: { name: "not twice" } });
+      expect([post.status, post.headers["x-shipgate-color"]]).toEqual([502, "green"]);
+    } finally {
+      await switchRouter(admin, "blue");
+      await setRouterUpstream(admin, "green", green.url);
+    }
+  });
+
+  it("flips every user to the warm colour after a burst of errors, and says why", async () => {
+    const broken = await failingUpstream();
+    try {
+      await switchRouter(admin, "blue");
+      await setRouterFallback(admin, null);
+      await setRouterUpstream(admin, "green", broken.url);
+      await switchRouter(admin, "green");
+      const answers = [];
+      for (let i = 0; i < 7; i += 1) answers.push(await request(publicPort, "/version"));
+      // Every user got 1.0.0's answer: the first five were retried, then blue served directly.
+      expect(answers.map((a) => [a.status, a.headers["x-shipgate-color"]])).toEqual(
+        Array.from({ length: 7 }, () => [200, "blue"]),
+      );
+      expect(broken.hits()).toBe(5);
+      const status = await getRouterStatus(admin);
+      expect(status.active).toBe("blue");
+      expect(status.fallback).toBeNull();
+      expect(status.failedOver).toMatchObject({ from: "green", to: "blue" });
+      expect(status.failedOver?.reason).toMatch(
+        /^5 failed requests within 10000 ms from green \(the last: answered 500\)/,
+      );
+      // Written to the file right after it took effect.
+      let saved = (await readRouterState(stateFile)).failedOver;
+      for (let i = 0; i < 100 && !saved; i += 1) {
+        await sleep(20);
+        saved = (await readRouterState(stateFile)).failedOver;
+      }
+      expect(saved).toEqual(status.failedOver);
+      // A deliberate switch starts afresh.
+      await setRouterUpstream(admin, "green", green.url);
+      await switchRouter(admin, "green");
+      expect((await getRouterStatus(admin)).failedOver).toBeNull();
+    } finally {
+      await switchRouter(admin, "blue");
+      await setRouterUpstream(admin, "green", green.url);
+      await broken.close();
+    }
+  });
+
+  it("refuses a fallback that has no upstream or is the active colour", async () => {
+    await switchRouter(admin, "blue");
+    expect((await errorOf(setRouterFallback(admin, "blue"))).message).toBe(
+      "router admin PUT /fallback answered 409: cannot fall back to blue: it is the active colour",
+    );
+    expect((await errorOf(setRouterFallback(admin, "purple" as Color))).status).toBe(400);
   });
 });
 
