@@ -57,7 +57,7 @@ describe("the program under mocks, judged by the pack", () => {
       byName.get("sample-app-migrate")?.propertyDependencies["backupId"]?.map((u) => u.split("::")[3]),
     ).toEqual(["sample-app-backup-data"]);
     expect(byName.get("release-anchor-evidence")?.urn).toBe(
-      "urn:pulumi:dev-unit-policies::shipgate::shipgate:release:ReleaseAnchor$pulumi-nodejs:dynamic/shipgate/release:Evidence::release-anchor-evidence",
+      "urn:pulumi:unit-policies::shipgate::shipgate:release:ReleaseAnchor$pulumi-nodejs:dynamic/shipgate/release:Evidence::release-anchor-evidence",
     );
   });
 

@@ -64,8 +64,7 @@ export interface ProgramOptions {
  * Runs the project's program (index.ts) for `stack` with the given stack config (values as
  * `pulumi config` stores them: strings, JSON for objects) and returns what it registered. A stack that
  * is not a development stack runs as `dev-<stack>`: the program would refuse the unapproved releases
- * these tests capture for the pack (its own check has its own tests), and the pack is evaluated with
- * the levels of `stack` by the caller.
+ * these tests capture for the pack (its own check has its own tests); the captured urns name `stack`.
  */
 export async function runProgram(
   config: Record<string, string>,
@@ -87,6 +86,10 @@ export async function runProgram(
     }));
   }
   const inputs = new Map<string, Record<string, unknown>>();
+  const programStack = isDevelopmentStack(stack) ? stack : `dev-${stack}`;
+  // The pack judges the resources as the stack the caller named (some policies read the stack from
+  // the urn), whatever name the program ran under.
+  const asStack = (urn: string) => urn.replace(`urn:pulumi:${programStack}::`, `urn:pulumi:${stack}::`);
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(
     {
@@ -97,7 +100,7 @@ export async function runProgram(
       call: (args) => args.inputs,
     },
     project,
-    isDevelopmentStack(stack) ? stack : `dev-${stack}`,
+    programStack,
     false,
   );
   const resources: CapturedResource[] = [];
@@ -108,18 +111,18 @@ export async function runProgram(
       if (response) {
         const propertyDependencies: Record<string, string[]> = {};
         request.getPropertydependenciesMap().forEach((value, key) => {
-          propertyDependencies[key] = value.getUrnsList();
+          propertyDependencies[key] = value.getUrnsList().map(asStack);
         });
         const type = request.getType();
         const name = request.getName();
         resources.push({
           type,
           name,
-          urn: response.getUrn(),
+          urn: asStack(response.getUrn()),
           custom: request.getCustom(),
           props: inputs.get(`${type}::${name}`) ?? {},
-          ...(request.getParent() ? { parent: request.getParent() } : {}),
-          dependencies: request.getDependenciesList(),
+          ...(request.getParent() ? { parent: asStack(request.getParent()) } : {}),
+          dependencies: request.getDependenciesList().map(asStack),
           propertyDependencies,
           protect: request.getProtect() === true,
         });
