@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type {
   ArtifactRef,
   BackupStep,
@@ -62,6 +62,10 @@ function labelValue(value: string): string {
     .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
 }
 
+function kubeconfigArg(kubeconfig: string | undefined): { kubeconfig?: string } {
+  return kubeconfig ? { kubeconfig } : {};
+}
+
 function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
@@ -109,8 +113,10 @@ export class KubernetesPlatform implements Platform {
   private ensureShared() {
     if (this.shared) return this.shared;
     const { config } = this.args;
+    const kubeconfig = this.kubeconfigPath();
     const provider = new k8s.Provider("kubernetes", {
       namespace: config.namespace,
+      ...(kubeconfig ? { kubeconfig } : {}),
       ...(config.context ? { context: config.context } : {}),
       ...(config.renderYamlToDirectory
         ? { renderYamlToDirectory: join(this.args.projectDir, config.renderYamlToDirectory) }
@@ -154,6 +160,12 @@ export class KubernetesPlatform implements Platform {
     return this.shared;
   }
 
+  /** shipgate:kubernetes.kubeconfig as an absolute path (the provider takes a path or contents). */
+  private kubeconfigPath(): string | undefined {
+    const { kubeconfig } = this.args.config;
+    return kubeconfig ? resolve(this.args.projectDir, kubeconfig) : undefined;
+  }
+
   /** A step's options: its parent and predecessors, plus the stack's provider (and namespace). */
   private opts(opts: StepOptions, after: pulumi.Resource[] = []): pulumi.CustomResourceOptions {
     const { provider, namespace } = this.ensureShared();
@@ -183,6 +195,7 @@ export class KubernetesPlatform implements Platform {
       ? { active: null, slots: {}, rolledBackAt: null }
       : observeKubernetesService(this.args.reader ?? kubectlReader, {
           namespace: this.namespace,
+          ...kubeconfigArg(this.kubeconfigPath()),
           ...(this.args.config.context ? { context: this.args.config.context } : {}),
           service,
         });

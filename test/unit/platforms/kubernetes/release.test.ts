@@ -212,6 +212,24 @@ function sorted(list: string[]): string[] {
 }
 
 describe("the kubernetes platform's releases", () => {
+  it("the provider and kubectl use the stack's kubeconfig, resolved against the project", async () => {
+    const asked: Parameters<ClusterReader>[0][] = [];
+    const reader: ClusterReader = (args) => {
+      asked.push(args);
+      return cluster(null, {})(args);
+    };
+    const mocks = await release("1.0.0", reader);
+    const kubeconfig = join(root, ".shipgate", "cluster", "kubeconfig");
+    expect(mocks.byName("kubernetes").inputs).toMatchObject({ kubeconfig, namespace: "shipgate-staging" });
+    expect(asked).toEqual([
+      {
+        namespace: "shipgate-staging",
+        kubeconfig,
+        names: ["service/sample-app", "deployment/sample-app-blue", "deployment/sample-app-green"],
+      },
+    ]);
+  });
+
   it("first release: blue gets 1.0.0, is gated through the preview Service, then becomes active", async () => {
     const mocks = await release("1.0.0", cluster(null, {}));
     expect(sorted(mocks.objects())).toEqual(sorted(releaseObjects(["blue"])));
