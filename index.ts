@@ -2,40 +2,41 @@
 import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
 import { Release } from "./components/release";
-import type { Platform } from "./components/platform";
-import { loadStackConfig, type StackConfig } from "./config";
-import { Directory } from "./platforms/local/directory";
-import { LocalPlatform } from "./platforms/local";
-import { KubernetesPlatform } from "./platforms/kubernetes";
+import type { Platform, PlatformAdapter, PlatformSettingsSchemas } from "./components/platform";
+import { loadStackConfig } from "./config";
+import { kubernetesAdapter } from "./platforms/kubernetes";
+import { localAdapter } from "./platforms/local";
 import { describeIssue, loadManifestFile } from "./release";
 
 const projectDir = process.cwd();
 const stack = pulumi.getStack();
-const config = loadStackConfig();
 
-function platformFor(settings: StackConfig): Platform {
-  switch (settings.platform) {
-    case "local":
-      return new LocalPlatform({
-        projectDir,
-        workDir: settings.workDir,
-        services: settings.services,
-        ...(settings.notifications.webhookUrl ? { webhookUrl: settings.notifications.webhookUrl } : {}),
-      });
-    case "kubernetes":
-      return new KubernetesPlatform({
-        projectDir,
-        // parseStackConfig requires these settings when the platform is kubernetes.
-        config: settings.kubernetes as NonNullable<StackConfig["kubernetes"]>,
-        services: settings.services,
-        ...(settings.notifications.webhookUrl ? { webhookUrl: settings.notifications.webhookUrl } : {}),
-      });
-    default:
-      throw new Error(
-        `shipgate:platform: "${settings.platform}" has no platform adapter in this version of shipgate; ` +
-          `expected "local" or "kubernetes". Set it with \`npm run pulumi -- config set shipgate:platform local --stack ${stack}\`.`,
-      );
+/** The platforms this program can release to; each brings its settings schema and its constructor. */
+const adapters: readonly PlatformAdapter[] = [localAdapter, kubernetesAdapter];
+
+const config = loadStackConfig(
+  Object.fromEntries(
+    adapters.flatMap((adapter) => (adapter.settingsSchema ? [[adapter.name, adapter.settingsSchema]] : [])),
+  ) as PlatformSettingsSchemas,
+);
+
+function platformFor(): Platform {
+  const adapter = adapters.find((candidate) => candidate.name === config.platform);
+  if (!adapter) {
+    throw new Error(
+      `shipgate:platform: "${config.platform}" has no platform adapter in this version of shipgate; ` +
+        `expected one of ${adapters.map((a) => `"${a.name}"`).join(", ")}. ` +
+        `Set it with \`npm run pulumi -- config set shipgate:platform local --stack ${stack}\`.`,
+    );
   }
+  return adapter.create({
+    projectDir,
+    stack,
+    workDir: config.workDir,
+    services: config.services,
+    settings: config.platformSettings,
+    ...(config.notifications.webhookUrl ? { webhookUrl: config.notifications.webhookUrl } : {}),
+  });
 }
 
 function loadManifest(path: string) {
@@ -50,11 +51,12 @@ function loadManifest(path: string) {
   return check;
 }
 
+const target = platformFor();
 let release: Release | undefined;
 if (config.manifest) {
   const { manifest, digest } = loadManifest(config.manifest);
   release = new Release("release", {
-    platform: platformFor(config),
+    platform: target,
     manifest,
     digest,
     manifestPath: config.manifest,
@@ -64,21 +66,14 @@ if (config.manifest) {
   });
 }
 
-// The local platform's working folder; releases keep their data, backups and records under it.
-// It waits for the release anchor, so an unapproved release changes nothing at all.
-const workDir =
-  config.platform === "local"
-    ? new Directory(
-        "workdir",
-        { path: config.workDir, removeOnDelete: "ifEmpty" },
-        { dependsOn: release ? [release.anchor] : [] },
-      )
-    : undefined;
+// The platform's working folder, where it keeps data, backups and records (local only). It waits
+// for the release anchor, so an unapproved release changes nothing at all.
+const workspace = target.workspace?.({ dependsOn: release ? [release.anchor] : [] });
 
 const first = release ? Object.entries(release.services)[0] : undefined;
 
 export const platform = config.platform;
-export const workDirPath = workDir?.absolutePath;
+export const workDirPath = workspace?.path;
 /** Where users are served. */
 export const url = first?.[1].url;
 /** The colour users are sent to. */

@@ -8,6 +8,10 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          // Some unit tests start real processes (the CLI, the sample app, the runner bundle): on a
+          // machine whose cores are busy they take seconds, not milliseconds. A timeout is a hang
+          // detector here, never a speed check.
+          testTimeout: 30_000,
         },
       },
       {

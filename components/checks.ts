@@ -1,12 +1,13 @@
 // The checks of a gate: the seed's technical gates (system up, services running, no errors,
-// performance good) and the stack's business checks (smoke requests).
-import type { HttpCheckSpec } from "./platform";
+// performance good) and the stack's business checks (smoke requests), resolved by the contract so
+// every platform receives them with the same defaults applied.
+import { checksSchema, parseOrThrow, type HttpCheck, type ResolvedHttpCheck } from "../contract";
 
 export function technicalChecks(args: {
   healthPath: string;
   version: string;
   maxLatencyMs: number;
-}): HttpCheckSpec[] {
+}): HttpCheck[] {
   return [
     {
       name: "health",
@@ -21,4 +22,18 @@ export function technicalChecks(args: {
       expect: { status: 200, version: args.version, maxLatencyMs: args.maxLatencyMs },
     },
   ];
+}
+
+/** A service's technical checks then its smoke requests; a smoke request may not reuse a technical name. */
+export function releaseChecks(args: {
+  service: string;
+  healthPath: string;
+  version: string;
+  maxLatencyMs: number;
+  smoke: readonly HttpCheck[];
+}): ResolvedHttpCheck[] {
+  return parseOrThrow(`shipgate:services.${args.service}.smoke`, checksSchema, [
+    ...technicalChecks(args),
+    ...args.smoke,
+  ]);
 }

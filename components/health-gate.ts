@@ -1,17 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ArtifactRef, GatePolicySpec, HttpCheckSpec, Platform, ReleaseRef } from "./platform";
+import type { GatePolicy, ResolvedHttpCheck } from "../contract";
+import type { ArtifactRef, Color, Platform, ReleaseRef } from "./platform";
 
 export interface HealthGateArgs {
   readonly platform: Platform;
   readonly service: string;
   readonly release: ReleaseRef;
+  /** The candidate colour. */
+  readonly color: Color;
   /** The candidate colour's own address (not the users' one). */
   readonly target: pulumi.Input<string>;
   /** The candidate's build: the gate runs again whenever it changes. */
   readonly artifact: ArtifactRef;
   /** Technical checks (up, healthy, right version, fast enough) and business checks (smoke requests). */
-  readonly checks: readonly HttpCheckSpec[];
-  readonly policy: GatePolicySpec;
+  readonly checks: readonly ResolvedHttpCheck[];
+  readonly policy: GatePolicy;
 }
 
 /**
@@ -19,8 +22,8 @@ export interface HealthGateArgs {
  * fails the update, so the switch that depends on it never happens and the live colour keeps serving.
  */
 export class HealthGate extends pulumi.ComponentResource {
-  /** Rounds of checks it took to pass. */
-  public readonly rounds: pulumi.Output<number>;
+  /** Rounds of checks it took to pass (null where the platform cannot read it back). */
+  public readonly rounds: pulumi.Output<number | null>;
   public readonly passedAt: pulumi.Output<string>;
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.ComponentResourceOptions) {

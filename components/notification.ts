@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { NotificationEvent, Platform, ReleaseRef } from "./platform";
+import type { NotificationNotice } from "../contract";
+import type { Platform, ReleaseRef } from "./platform";
 
 export interface NotificationArgs {
   readonly platform: Platform;
   readonly release: ReleaseRef;
   /** What is said, to whom, at which stage of the release. */
-  readonly event: NotificationEvent;
+  readonly event: NotificationNotice;
 }
 
 /** A notification at one stage of a release, through the channel the stack names. */

@@ -2,6 +2,14 @@
 // release in the order of the design brief; a platform does the work of each step with its own
 // resources, and returns them so components can order the next step after them.
 import type * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type {
+  GatePolicy,
+  NotificationNotice,
+  ResolvedHttpCheck,
+  ServiceSettings,
+  VerificationPolicy,
+} from "../contract";
 
 export const colors = ["blue", "green"] as const;
 export type Color = (typeof colors)[number];
@@ -48,52 +56,12 @@ export interface ObservedService {
   readonly switchedAt?: string | null;
 }
 
-/** An HTTP check of a gate or of post-promotion verification (JSON, interpreted by the platform). */
-export interface HttpCheckSpec {
-  readonly name: string;
-  readonly kind: "technical" | "business";
-  readonly method?: string;
-  readonly path: string;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: unknown;
-  readonly expect: {
-    readonly status?: number | readonly number[];
-    readonly bodyContains?: string;
-    readonly bodyMatches?: string;
-    readonly jsonPath?: string;
-    readonly equals?: unknown;
-    readonly version?: string;
-    readonly maxLatencyMs?: number;
-  };
-}
-
-export interface GatePolicySpec {
-  readonly consecutiveSuccesses: number;
-  readonly failureThreshold: number;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-}
-
-export interface VerificationSpec {
-  readonly bakeTimeMs: number;
-  readonly intervalMs: number;
-  readonly maxErrorRate: number;
-  readonly maxP95LatencyMs: number;
-}
-
 /** The release a step belongs to; steps re-run when it changes. */
 export interface ReleaseRef {
   readonly changeId: string;
   readonly version: string;
   /** `<changeId>@<version>`: names backups and re-runs gates for each release. */
   readonly key: string;
-}
-
-export interface NotificationEvent {
-  readonly stage: string;
-  readonly message: string;
-  readonly severity: "info" | "warning" | "critical";
-  readonly audience: readonly ("users" | "team" | "support" | "management")[];
 }
 
 /** The deployment record's fields known before the release runs (platforms add the outcome). */
@@ -131,13 +99,15 @@ export interface SwitchStep extends PlatformStep {
 
 export interface GateStep extends PlatformStep {
   readonly verdict: pulumi.Output<"passed">;
-  readonly rounds: pulumi.Output<number>;
+  /** Rounds it took; null where the platform cannot read it back (a Job's log). */
+  readonly rounds: pulumi.Output<number | null>;
   readonly passedAt: pulumi.Output<string>;
 }
 
 export interface VerificationStep extends PlatformStep {
   readonly verdict: pulumi.Output<"passed">;
-  readonly errorRate: pulumi.Output<number>;
+  /** The measured error rate; null where the platform cannot read it back (a Job's log). */
+  readonly errorRate: pulumi.Output<number | null>;
   readonly p95LatencyMs: pulumi.Output<number | null>;
   readonly verifiedAt: pulumi.Output<string>;
 }
@@ -146,10 +116,45 @@ export interface RecordStep extends PlatformStep {
   readonly location: pulumi.Output<string>;
 }
 
+/** The platforms a stack can target. `local` runs real processes on this machine, no cloud account. */
+export const PLATFORM_NAMES = ["local", "kubernetes", "aws"] as const;
+export type PlatformName = (typeof PLATFORM_NAMES)[number];
+
+/** Each platform's `shipgate:<platform>` settings schema, as the adapters bring them. */
+export type PlatformSettingsSchemas = Partial<Record<PlatformName, z.ZodType>>;
+
+/** What the program hands a platform adapter to make the stack's platform. */
+export interface PlatformContext {
+  /** The project folder (the engine's working directory). */
+  readonly projectDir: string;
+  readonly stack: string;
+  /** The stack's working folder, relative to the project (shipgate:workDir). */
+  readonly workDir: string;
+  readonly services: Readonly<Record<string, ServiceSettings>>;
+  readonly webhookUrl?: string;
+  /** `shipgate:<platform>`, already validated by the adapter's `settingsSchema`. */
+  readonly settings: unknown;
+}
+
+/**
+ * A platform as the program composes it: its name, the schema of its own stack settings, and how to
+ * make it. The program keeps a list of adapters; nothing else names a platform.
+ */
+export interface PlatformAdapter {
+  readonly name: PlatformName;
+  readonly settingsSchema?: z.ZodType;
+  create(context: PlatformContext): Platform;
+}
+
 /** A platform: the work behind each step of a release, for one stack. */
 export interface Platform {
-  readonly name: "local" | "kubernetes" | "aws";
+  readonly name: PlatformName;
   observe(service: string): ObservedService;
+  /** The platform's working folder on this machine, if it keeps one; made after `dependsOn`. */
+  workspace?(opts: { dependsOn: pulumi.Resource[] }): {
+    resource: pulumi.Resource;
+    path: pulumi.Output<string>;
+  };
   router(name: string, args: { service: string }, opts: StepOptions): RouterStep;
   slot(name: string, args: { service: string; color: Color; spec: SlotSpec }, opts: StepOptions): SlotStep;
   backup(name: string, args: { service: string; release: ReleaseRef }, opts: StepOptions): BackupStep;
@@ -175,16 +180,25 @@ export interface Platform {
     args: {
       service: string;
       release: ReleaseRef;
+      /** The candidate colour the gate checks. */
+      color: Color;
       target: pulumi.Input<string>;
       artifact: ArtifactRef;
-      checks: readonly HttpCheckSpec[];
-      policy: GatePolicySpec;
+      checks: readonly ResolvedHttpCheck[];
+      policy: GatePolicy;
     },
     opts: StepOptions,
   ): GateStep;
   trafficSwitch(
     name: string,
-    args: { service: string; release: ReleaseRef; color: Color; target: pulumi.Input<string> },
+    args: {
+      service: string;
+      release: ReleaseRef;
+      color: Color;
+      target: pulumi.Input<string>;
+      /** How long the previous colour stays warm after this switch (the plan shows it to the policies). */
+      warmWindowMinutes: number;
+    },
     opts: StepOptions,
   ): SwitchStep;
   verification(
@@ -193,8 +207,8 @@ export interface Platform {
       service: string;
       release: ReleaseRef;
       url: pulumi.Input<string>;
-      checks: readonly HttpCheckSpec[];
-      spec: VerificationSpec;
+      checks: readonly ResolvedHttpCheck[];
+      spec: VerificationPolicy;
       promoted: Color;
       rollbackTo: Color | null;
       record: pulumi.Input<RecordDraft>;
@@ -208,7 +222,7 @@ export interface Platform {
   ): RecordStep;
   notification(
     name: string,
-    args: { release: ReleaseRef; event: NotificationEvent },
+    args: { release: ReleaseRef; event: NotificationNotice },
     opts: StepOptions,
   ): PlatformStep;
 }

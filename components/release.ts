@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Manifest } from "../release";
-import type { ServiceSettings } from "../config";
+import type { ServiceSettings } from "../contract";
 import { ReleaseAnchor } from "./anchor";
 import { Backup } from "./backup";
 import { BlueGreenService } from "./blue-green-service";
-import { technicalChecks } from "./checks";
+import { releaseChecks } from "./checks";
 import { planColors, type ColorPlan } from "./colors";
 import { Notification } from "./notification";
 import type { Platform, ReleaseRef, SlotSpec } from "./platform";
@@ -203,20 +203,20 @@ export class Release extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: after },
       );
-      const checks = [
-        ...technicalChecks({
-          healthPath: settings.healthPath,
-          version: build.version,
-          maxLatencyMs: settings.maxLatencyMs,
-        }),
-        ...settings.smoke,
-      ];
+      const checks = releaseChecks({
+        service: component.name,
+        healthPath: settings.healthPath,
+        version: build.version,
+        maxLatencyMs: settings.maxLatencyMs,
+        smoke: settings.smoke,
+      });
       const gate = new HealthGate(
         `${component.name}-gate`,
         {
           platform,
           service: component.name,
           release,
+          color: plan.candidate,
           target: service.candidateUrl,
           artifact: build.artifact,
           checks,
@@ -226,7 +226,14 @@ export class Release extends pulumi.ComponentResource {
       );
       const traffic = new TrafficSwitch(
         `${component.name}-switch`,
-        { platform, service: component.name, release, color: plan.candidate, target: service.candidateUrl },
+        {
+          platform,
+          service: component.name,
+          release,
+          color: plan.candidate,
+          target: service.candidateUrl,
+          warmWindowMinutes: settings.warmWindowMinutes,
+        },
         { parent: this, dependsOn: [gate] },
       );
       const verification = new PostPromotionVerification(

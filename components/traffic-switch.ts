@@ -9,6 +9,8 @@ export interface TrafficSwitchArgs {
   readonly color: Color;
   /** That colour's address, registered with the router. */
   readonly target: pulumi.Input<string>;
+  /** How long the previous colour stays warm after the switch. */
+  readonly warmWindowMinutes: number;
 }
 
 /** Sends users to a colour without dropping a request. Ordered after the pre-promotion gate. */

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Color, HttpCheckSpec, Platform, RecordDraft, ReleaseRef, VerificationSpec } from "./platform";
+import type { ResolvedHttpCheck, VerificationPolicy } from "../contract";
+import type { Color, Platform, RecordDraft, ReleaseRef } from "./platform";
 
 export interface PostPromotionVerificationArgs {
   readonly platform: Platform;
@@ -7,9 +8,9 @@ export interface PostPromotionVerificationArgs {
   readonly release: ReleaseRef;
   /** Where users are served. */
   readonly url: pulumi.Input<string>;
-  readonly checks: readonly HttpCheckSpec[];
+  readonly checks: readonly ResolvedHttpCheck[];
   /** Bake time, probe interval, error budget and latency bound. */
-  readonly spec: VerificationSpec;
+  readonly spec: VerificationPolicy;
   readonly promoted: Color;
   /** Where traffic goes back when verification fails (null on a first release: nowhere to go). */
   readonly rollbackTo: Color | null;
@@ -20,10 +21,10 @@ export interface PostPromotionVerificationArgs {
 /**
  * Watches the promoted colour under real traffic for a bake time. On failure it sends traffic back
  * to the previous colour without anyone acting, writes the record, and fails the update naming the
- * rollback trigger (system failure, errors, performance, business).
+ * rollback trigger (system failure, errors, performance, business impact).
  */
 export class PostPromotionVerification extends pulumi.ComponentResource {
-  public readonly errorRate: pulumi.Output<number>;
+  public readonly errorRate: pulumi.Output<number | null>;
   public readonly p95LatencyMs: pulumi.Output<number | null>;
   public readonly verifiedAt: pulumi.Output<string>;
 

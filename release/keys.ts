@@ -5,7 +5,8 @@
 import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { z } from "zod";
 import { isMap, parseDocument } from "yaml";
-import { type Checked, describeIssue, issuesFromZod, parseYamlData } from "./issues";
+import { type Checked, describeIssue, issuesFromZod } from "./issues";
+import { parseYamlData } from "./yaml";
 import { type ApprovalRole, APPROVAL_ROLES, PRINCIPAL_ID_PATTERN } from "./schema";
 
 export interface ApproverKeyPair {

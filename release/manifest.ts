@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { isMap, isSeq, parseDocument } from "yaml";
 import { manifestDigest } from "./digest";
-import { type ManifestIssue, issuesFromZod, parseYamlData } from "./issues";
+import { type ManifestIssue, issuesFromZod } from "./issues";
+import { parseYamlData } from "./yaml";
 import { checkRules } from "./rules";
 import { type Approval, type Manifest, manifestSchema } from "./schema";
 

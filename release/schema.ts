@@ -31,6 +31,7 @@ export const ROLLBACK_TRIGGERS = [
   "performance",
   "business-impact",
 ] as const;
+export type RollbackTrigger = (typeof ROLLBACK_TRIGGERS)[number];
 
 /** A person or team id: what approvers, authors and reviewers are called everywhere. */
 export const PRINCIPAL_ID_PATTERN = /^[a-z0-9](?:[a-z0-9._@-]{0,126}[a-z0-9])?$/;

@@ -8,6 +8,8 @@ export const colorLabel = "shipgate.dev/color";
 export const annotations = {
   /** On each colour's Deployment: the build it runs (JSON SlotSpec), read back by observe(). */
   slotSpec: "shipgate.dev/slot-spec",
+  /** On the active Service: how long the previous colour stays warm after the switch, in minutes. */
+  warmWindowMinutes: "shipgate.dev/warm-window-minutes",
   /** On each object a release step creates: the release it belongs to (`<changeId>@<version>`). */
   release: "shipgate.dev/release",
   /** On the active Service: the colour live before the switch. */

@@ -8,6 +8,7 @@ import type {
   VerificationStep,
   ObservedService,
   Platform,
+  PlatformAdapter,
   PlatformStep,
   RecordStep,
   RouterStep,
@@ -15,7 +16,8 @@ import type {
   StepOptions,
   SwitchStep,
 } from "../../components/platform";
-import type { ServiceSettings } from "../../config";
+import type { ServiceSettings } from "../../contract";
+import { Directory } from "./directory";
 import { notificationsLog, recordsDir, servicePaths, servicePorts } from "./layout";
 import { observeLocalService } from "./observe";
 import { delegatingProvider } from "./provider-factory";
@@ -55,7 +57,17 @@ class LocalResource extends pulumi.dynamic.Resource {
   ) {
     const props: Record<string, unknown> = { ...inputs };
     for (const key of outputs) props[key] = undefined;
-    super(delegatingProvider(handlersModule(kind), "handlers"), name, props, opts, "shipgate/local", kind);
+    // A handler returns its inputs among its outputs: the webhook URL, which may carry a token, is
+    // kept a secret there as well as in the inputs, so the state holds only its ciphertext.
+    const secretOutputs = "webhookUrl" in inputs ? ["webhookUrl"] : [];
+    super(
+      delegatingProvider(handlersModule(kind), "handlers"),
+      name,
+      props,
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: secretOutputs }),
+      "shipgate/local",
+      kind,
+    );
   }
 
   output<T>(key: string): pulumi.Output<T> {
@@ -88,12 +100,33 @@ export class LocalPlatform implements Platform {
     return settings;
   }
 
+  /** The stack's webhook URL as a secret input (it may carry a token), or null for none. */
+  private webhookUrl(): pulumi.Output<string> | null {
+    return this.args.webhookUrl ? pulumi.secret(this.args.webhookUrl) : null;
+  }
+
   private opts(opts: StepOptions): pulumi.CustomResourceOptions {
     return { parent: opts.parent, dependsOn: opts.dependsOn };
   }
 
   observe(service: string): ObservedService {
     return observeLocalService(this.args.projectDir, this.args.workDir, service);
+  }
+
+  /**
+   * The stack's working folder, where releases keep their data, backups and records. It waits for
+   * `dependsOn` (the release anchor), so an unapproved release changes nothing at all.
+   */
+  workspace(opts: { dependsOn: pulumi.Resource[] }): {
+    resource: pulumi.Resource;
+    path: pulumi.Output<string>;
+  } {
+    const directory = new Directory(
+      "workdir",
+      { path: this.args.workDir, removeOnDelete: "ifEmpty" },
+      { dependsOn: opts.dependsOn },
+    );
+    return { resource: directory, path: directory.absolutePath };
   }
 
   router(name: string, args: { service: string }, opts: StepOptions): RouterStep {
@@ -255,7 +288,7 @@ export class LocalPlatform implements Platform {
     return {
       resource,
       verdict: resource.output<"passed">("verdict"),
-      rounds: resource.output<number>("rounds"),
+      rounds: resource.output<number | null>("rounds"),
       passedAt: resource.output<string>("passedAt"),
     };
   }
@@ -271,6 +304,7 @@ export class LocalPlatform implements Platform {
         adminPort: servicePorts(settings.port).admin,
         color: args.color,
         target: args.target,
+        warmWindowMinutes: args.warmWindowMinutes,
         switchFile: servicePaths(this.args.workDir, args.service).switchFile,
       },
       ["active", "previous", "switchedAt"],
@@ -305,7 +339,7 @@ export class LocalPlatform implements Platform {
         record: args.record,
         recordsDir: recordsDir(this.args.workDir),
         notificationsLog: notificationsLog(this.args.workDir),
-        webhookUrl: this.args.webhookUrl ?? null,
+        webhookUrl: this.webhookUrl(),
       },
       ["verdict", "errorRate", "p95LatencyMs", "verifiedAt"],
       this.opts(opts),
@@ -313,7 +347,7 @@ export class LocalPlatform implements Platform {
     return {
       resource,
       verdict: resource.output<"passed">("verdict"),
-      errorRate: resource.output<number>("errorRate"),
+      errorRate: resource.output<number | null>("errorRate"),
       p95LatencyMs: resource.output<number | null>("p95LatencyMs"),
       verifiedAt: resource.output<string>("verifiedAt"),
     };
@@ -340,7 +374,7 @@ export class LocalPlatform implements Platform {
         version: args.release.version,
         event: args.event,
         logFile: notificationsLog(this.args.workDir),
-        webhookUrl: this.args.webhookUrl ?? null,
+        webhookUrl: this.webhookUrl(),
       },
       ["sentAt", "webhook"],
       this.opts(opts),
@@ -348,3 +382,15 @@ export class LocalPlatform implements Platform {
     return { resource };
   }
 }
+
+/** The local platform as the program composes it: no settings of its own beyond shipgate:services. */
+export const localAdapter: PlatformAdapter = {
+  name: "local",
+  create: (context) =>
+    new LocalPlatform({
+      projectDir: context.projectDir,
+      workDir: context.workDir,
+      services: context.services,
+      ...(context.webhookUrl ? { webhookUrl: context.webhookUrl } : {}),
+    }),
+};

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -56,4 +57,16 @@ export function delegatingProvider<I, O>(
       if (handlers.delete) await handlers.delete(process.cwd(), id, props);
     },
   };
+}
+
+/**
+ * The keys whose values differ between the stored outputs and the new inputs, compared by value:
+ * key order inside objects does not count (a JSON text comparison would see a change where none is).
+ */
+export function changedKeys<I extends object>(
+  olds: Partial<I>,
+  news: I,
+  keys: readonly (keyof I)[],
+): (keyof I)[] {
+  return keys.filter((key) => !isDeepStrictEqual(olds[key], news[key]));
 }

@@ -11,17 +11,14 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import { join } from "node:path";
 import { z } from "zod";
 import { describeIssue, issuesFromZod } from "../../release/issues";
-import { APPROVAL_ROLES, DEPLOYMENT_TYPES, ROLLBACK_TRIGGERS, TEST_SCOPES } from "../../release/schema";
-import { GATE_TRIGGERS } from "./gate-ops";
+import { PROBE_TRIGGERS, ROLLBACK_TRIGGERS } from "../../contract";
+import { APPROVAL_ROLES, DEPLOYMENT_TYPES, TEST_SCOPES } from "../../release/schema";
 
 export const RECORD_OUTCOMES = ["succeeded", "failed-gate", "rolled-back", "rolled-back-manually"] as const;
 export type RecordOutcome = (typeof RECORD_OUTCOMES)[number];
 
-/** A gate's categories and the manifest's rollback triggers: a manual rollback may name any of them. */
-export const RECORD_TRIGGERS = [...new Set<string>([...GATE_TRIGGERS, ...ROLLBACK_TRIGGERS])] as [
-  string,
-  ...string[],
-];
+/** The manifest's rollback triggers: a manual rollback may name any of them, a probe only some. */
+export const RECORD_TRIGGERS = ROLLBACK_TRIGGERS;
 
 export const LATEST_RECORD_FILE = "latest.json";
 
@@ -96,8 +93,8 @@ export const deploymentRecordSchema = z.strictObject({
         stage: z.enum(["pre-promotion", "post-promotion"]),
         service: text,
         verdict: z.enum(["passed", "failed", "aborted"]),
-        trigger: z.enum(GATE_TRIGGERS).nullable(),
-        /** describeGateFailure's sentence. */
+        trigger: z.enum(PROBE_TRIGGERS).nullable(),
+        /** The judge's sentence. */
         summary: text,
       }),
     ),

@@ -10,6 +10,8 @@ export const COMPONENT_LABEL = "app.kubernetes.io/component";
 export const SERVICE_LABEL = "app.kubernetes.io/part-of";
 /** The colour label of a Deployment's pods and of the Services' selectors. */
 export const COLOR_LABEL = "shipgate.dev/color";
+/** The annotation on the active Service with the warm window of its switch, in minutes. */
+const WARM_WINDOW_ANNOTATION = "shipgate.dev/warm-window-minutes";
 /** The annotation on each colour's Deployment with the build it runs (the approved SlotSpec, JSON). */
 export const SLOT_SPEC_ANNOTATION = "shipgate.dev/slot-spec";
 /** The runner Job's task settings (gate, verify, notify), JSON in the container's environment. */
@@ -140,6 +142,8 @@ export function kubernetesStepInputs(type: string, props: Props): Props {
     };
   } else if (type === SERVICE) {
     inputs["color"] = record(record(props["spec"])?.["selector"])?.[COLOR_LABEL];
+    const warm = Number(record(record(props["metadata"])?.["annotations"])?.[WARM_WINDOW_ANNOTATION]);
+    if (Number.isFinite(warm)) inputs["warmWindowMinutes"] = warm;
   } else if (type === JOB) {
     const task = runnerTask(props);
     if (component === "gate" && task) {

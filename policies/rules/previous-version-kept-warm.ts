@@ -1,7 +1,6 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { configSchema, withDefaults } from "../lib/config";
 import { resourcesWithRole, serviceOf, stepInputs } from "../lib/roles";
-import { stackServices } from "../lib/stack-config";
 
 export interface PreviousVersionKeptWarmConfig {
   /** The shortest time the previous colour may be kept running after a switch. */
@@ -15,17 +14,14 @@ export const previousVersionKeptWarmDefaults: PreviousVersionKeptWarmConfig = {
   programDefaultWarmWindowMinutes: 60,
 };
 
-/** The warm window a service's plan declares: its switch's input, else the stack's config. */
+/** The warm window a service's plan declares on its switch; the program's default when it says none. */
 function warmWindowMinutes(
-  service: string,
   switchProps: Record<string, unknown> | undefined,
   programDefault: number,
 ): number | undefined {
   const declared = switchProps?.["warmWindowMinutes"];
-  if (typeof declared === "number") return declared;
-  const configured = stackServices()[service]?.["warmWindowMinutes"];
-  if (configured === undefined) return programDefault;
-  return typeof configured === "number" ? configured : undefined;
+  if (declared === undefined) return programDefault;
+  return typeof declared === "number" ? declared : undefined;
 }
 
 /**
@@ -62,7 +58,6 @@ export const previousVersionKeptWarm: StackValidationPolicy = {
       }
       const traffic = switches.find((candidate) => serviceOf(candidate) === service);
       const minutes = warmWindowMinutes(
-        service,
         traffic && stepInputs(traffic),
         config.programDefaultWarmWindowMinutes,
       );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../config";
+import { kubernetesConfigSchema } from "../../platforms/kubernetes/config";
 
 describe("parseStackConfig", () => {
   it("defaults to the local platform and a working folder per stack", () => {
@@ -32,9 +33,17 @@ describe("parseStackConfig", () => {
   });
 
   it("requires the kubernetes settings when the platform is kubernetes", () => {
-    expect(() => parseStackConfig({ platform: "kubernetes" }, "staging")).toThrow(
-      "  - shipgate:kubernetes: expected the kubernetes platform's settings (at least namespace and runnerImage) " +
-        "when shipgate:platform is kubernetes",
+    const registry = { kubernetes: kubernetesConfigSchema };
+    expect(() => parseStackConfig({ platform: "kubernetes" }, "staging", registry)).toThrow(
+      "  - shipgate:kubernetes: expected the kubernetes platform's settings when shipgate:platform is kubernetes " +
+        "(docs/kubernetes.md lists them)",
+    );
+    expect(() =>
+      parseStackConfig({ platform: "kubernetes", kubernetes: { namespace: 7 } }, "staging", registry),
+    ).toThrow("  - shipgate:kubernetes.namespace:");
+    // A platform's settings key is unknown unless its adapter registered a schema for it.
+    expect(() => parseStackConfig({ kubernetes: {} }, "dev")).toThrow(
+      '  - shipgate: Unrecognized key: "kubernetes"',
     );
   });
 
@@ -46,8 +55,20 @@ describe("parseStackConfig", () => {
       healthPath: "/health",
       stateful: true,
       maxLatencyMs: 1000,
-      gate: { consecutiveSuccesses: 3, failureThreshold: 3, intervalMs: 500, timeoutMs: 30_000 },
-      verification: { bakeTimeMs: 10_000, intervalMs: 250, maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
+      gate: {
+        consecutiveSuccesses: 3,
+        failureThreshold: 3,
+        intervalMs: 500,
+        timeoutMs: 30_000,
+        requestTimeoutMs: 5_000,
+      },
+      verification: {
+        bakeTimeMs: 10_000,
+        intervalMs: 250,
+        maxErrorRate: 0.01,
+        maxP95LatencyMs: 1000,
+        requestTimeoutMs: 5_000,
+      },
       smoke: [],
       warmWindowMinutes: 60,
       keepBackups: 5,

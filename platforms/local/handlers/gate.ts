@@ -1,9 +1,8 @@
-// The pre-promotion gate: technical and business checks against the candidate colour's own address.
-// A failure fails the resource, so the traffic switch after it never runs and users stay on the
-// live colour.
-import type { GatePolicySpec, HttpCheckSpec } from "../../../components/platform";
-import { describeGateFailure, runGate, type HttpCheck } from "../gate-ops";
-import type { LocalHandlers } from "../provider-factory";
+// The pre-promotion gate: technical and business checks against the candidate colour's own address,
+// probed in this process and judged by the contract. A failure fails the resource, so the traffic
+// switch after it never runs and users stay on the live colour.
+import { runGate, type GatePolicy, type ResolvedHttpCheck } from "../../../contract";
+import { changedKeys, type LocalHandlers } from "../provider-factory";
 
 export interface GateInputs {
   readonly service: string;
@@ -11,8 +10,8 @@ export interface GateInputs {
   readonly target: string;
   /** The candidate's build: the gate runs again whenever it changes. */
   readonly digest: string;
-  readonly checks: readonly HttpCheckSpec[];
-  readonly policy: GatePolicySpec;
+  readonly checks: readonly ResolvedHttpCheck[];
+  readonly policy: GatePolicy;
   readonly notificationsLog: string;
 }
 
@@ -23,14 +22,10 @@ export interface GateOutputs extends GateInputs {
 }
 
 async function check(inputs: GateInputs): Promise<GateOutputs> {
-  const report = await runGate({
-    baseUrl: inputs.target,
-    checks: inputs.checks as unknown as HttpCheck[],
-    policy: inputs.policy,
-  });
+  const report = await runGate({ baseUrl: inputs.target, checks: inputs.checks, policy: inputs.policy });
   if (report.verdict !== "passed") {
     throw new Error(
-      `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) failed: ${describeGateFailure(report)} ` +
+      `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) failed: ${report.message} ` +
         `No traffic was switched: users stay on the live version. Fix the build and release again.`,
     );
   }
@@ -39,16 +34,17 @@ async function check(inputs: GateInputs): Promise<GateOutputs> {
 
 export const handlers: LocalHandlers<GateInputs, GateOutputs> = {
   async diff(_projectDir, _id, olds, news) {
-    const changes =
-      olds.service !== news.service ||
-      olds.releaseKey !== news.releaseKey ||
-      olds.digest !== news.digest ||
-      olds.target !== news.target ||
-      JSON.stringify(olds.checks) !== JSON.stringify(news.checks) ||
-      JSON.stringify(olds.policy) !== JSON.stringify(news.policy);
+    const changed = changedKeys(olds, news, [
+      "service",
+      "releaseKey",
+      "digest",
+      "target",
+      "checks",
+      "policy",
+    ]);
     return {
-      changes,
-      replaces: olds.service !== news.service ? ["service"] : [],
+      changes: changed.length > 0,
+      replaces: changed.includes("service") ? ["service"] : [],
       deleteBeforeReplace: false,
     };
   },

@@ -2,17 +2,17 @@
 // webhook call when one is configured. A webhook that fails never blocks a release (notify-ops
 // records the failure instead). A webhook URL that carries a token belongs in the environment
 // variable SHIPGATE_WEBHOOK_URL, read here at run time, so it never enters the state.
-import type { NotificationEvent } from "../../../components/platform";
-import { redactUrl, notify } from "../notify-ops";
-import type { LocalHandlers } from "../provider-factory";
 import { join } from "node:path";
+import type { NotificationNotice } from "../../../contract";
+import { redactUrl, notify } from "../notify-ops";
+import { changedKeys, type LocalHandlers } from "../provider-factory";
 
 export interface NotificationInputs {
   readonly releaseKey: string;
   readonly changeId: string;
   readonly version: string;
   readonly service?: string;
-  readonly event: NotificationEvent;
+  readonly event: NotificationNotice;
   /** The stack's notification log, relative to the project. */
   readonly logFile: string;
   /** A webhook URL without secrets, from the stack's config (SHIPGATE_WEBHOOK_URL wins). */
@@ -54,12 +54,8 @@ async function send(projectDir: string, inputs: NotificationInputs): Promise<Not
 
 export const handlers: LocalHandlers<NotificationInputs, NotificationOutputs> = {
   async diff(_projectDir, _id, olds, news) {
-    const changes =
-      olds.releaseKey !== news.releaseKey ||
-      JSON.stringify(olds.event) !== JSON.stringify(news.event) ||
-      olds.logFile !== news.logFile ||
-      olds.webhookUrl !== news.webhookUrl;
-    return { changes, replaces: [], deleteBeforeReplace: false };
+    const changed = changedKeys(olds, news, ["releaseKey", "event", "logFile", "webhookUrl"]);
+    return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
   },
   async create(projectDir, inputs) {
     return { id: `${inputs.releaseKey}:${inputs.event.stage}`, outs: await send(projectDir, inputs) };

@@ -3,7 +3,7 @@
 // deleting the resource keeps the files.
 import { join, relative } from "node:path";
 import type { Color } from "../../../components/platform";
-import type { GateTrigger } from "../gate-ops";
+import type { ProbeTrigger } from "../../../contract";
 import type { LocalHandlers } from "../provider-factory";
 import { type DeploymentRecord, parseDeploymentRecord, writeRecord } from "../record-ops";
 
@@ -22,7 +22,7 @@ export interface ServiceResult {
 
 export interface RecordOutcome {
   readonly outcome: DeploymentRecord["outcome"];
-  readonly rollback: { readonly trigger: GateTrigger; readonly reason: string; readonly at: string } | null;
+  readonly rollback: { readonly trigger: ProbeTrigger; readonly reason: string; readonly at: string } | null;
   readonly activeColor: Color | null;
   readonly previousColor: Color | null;
   readonly backup: { readonly id: string; readonly digest: string } | null;

@@ -2,10 +2,15 @@
 // the latency bound is broken, traffic goes back to the previous colour at once, without anyone
 // acting; then the record is written and the update fails, naming the rollback trigger.
 import { join, relative } from "node:path";
-import type { Color, HttpCheckSpec, VerificationSpec } from "../../../components/platform";
-import { describeGateFailure, runVerification, type HttpCheck, type VerificationReport } from "../gate-ops";
+import type { Color } from "../../../components/platform";
+import {
+  runVerification,
+  type ResolvedHttpCheck,
+  type VerificationPolicy,
+  type VerificationReport,
+} from "../../../contract";
 import { notify } from "../notify-ops";
-import type { LocalHandlers } from "../provider-factory";
+import { changedKeys, type LocalHandlers } from "../provider-factory";
 import { getRouterStatus, switchRouter } from "../router/router-client";
 import { writeRecord } from "../record-ops";
 import { completeRecord } from "./record";
@@ -17,8 +22,8 @@ export interface VerificationInputs {
   readonly releaseKey: string;
   readonly url: string;
   readonly adminPort: number;
-  readonly checks: readonly HttpCheckSpec[];
-  readonly spec: VerificationSpec;
+  readonly checks: readonly ResolvedHttpCheck[];
+  readonly spec: VerificationPolicy;
   readonly promoted: Color;
   readonly rollbackTo: Color | null;
   /** Where switches are noted (see the switch handler). */
@@ -50,7 +55,7 @@ async function rollBack(
   report: VerificationReport,
 ): Promise<never> {
   const at = new Date().toISOString();
-  const reason = describeGateFailure(report);
+  const reason = report.message;
   const trigger = report.trigger ?? "system-failure";
   let where: string;
   let active: Color | null = inputs.promoted;
@@ -104,11 +109,8 @@ async function rollBack(
   await notify({
     channel: { logFile: join(projectDir, inputs.notificationsLog), ...(webhookUrl ? { webhookUrl } : {}) },
     event: {
-      stage: "rollback",
-      release: {
-        changeId: String(inputs.releaseKey.split("@")[0]),
-        version: String(inputs.releaseKey.split("@")[1]),
-      },
+      stage: "rolled-back",
+      release: releaseOfKey(inputs.releaseKey),
       service: inputs.service,
       message: `${inputs.service}: post-promotion verification failed (${trigger}). ${where}`,
       severity: "critical",
@@ -123,14 +125,7 @@ async function rollBack(
 }
 
 async function verify(projectDir: string, inputs: VerificationInputs): Promise<VerificationOutputs> {
-  const report = await runVerification({
-    baseUrl: inputs.url,
-    checks: inputs.checks as unknown as HttpCheck[],
-    bakeTimeMs: inputs.spec.bakeTimeMs,
-    intervalMs: inputs.spec.intervalMs,
-    maxErrorRate: inputs.spec.maxErrorRate,
-    maxP95LatencyMs: inputs.spec.maxP95LatencyMs,
-  });
+  const report = await runVerification({ baseUrl: inputs.url, checks: inputs.checks, ...inputs.spec });
   if (report.verdict !== "passed") return rollBack(projectDir, inputs, report);
   return {
     ...inputs,
@@ -143,13 +138,8 @@ async function verify(projectDir: string, inputs: VerificationInputs): Promise<V
 
 export const handlers: LocalHandlers<VerificationInputs, VerificationOutputs> = {
   async diff(_projectDir, _id, olds, news) {
-    const changes =
-      olds.releaseKey !== news.releaseKey ||
-      olds.promoted !== news.promoted ||
-      olds.url !== news.url ||
-      JSON.stringify(olds.checks) !== JSON.stringify(news.checks) ||
-      JSON.stringify(olds.spec) !== JSON.stringify(news.spec);
-    return { changes, replaces: [], deleteBeforeReplace: false };
+    const changed = changedKeys(olds, news, ["releaseKey", "promoted", "url", "checks", "spec"]);
+    return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
   },
   async create(projectDir, inputs) {
     return { id: `${inputs.service}-verification`, outs: await verify(projectDir, inputs) };

@@ -153,6 +153,7 @@ describe("a release on the local platform", () => {
       adminPort: 31003,
       color: "blue",
       target: "http://127.0.0.1:31001",
+      warmWindowMinutes: 60,
       switchFile: `${service}/switch.json`,
     });
     expect(inputsOf("sample-app-verify-bake")).toMatchObject({

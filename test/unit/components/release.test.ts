@@ -126,10 +126,17 @@ describe("the first release (nothing runs yet)", () => {
     expect(inputsOf("sample-app-router")).toEqual({ service: "sample-app" });
     expect(inputsOf("sample-app-blue")).toEqual({ service: "sample-app", color: "blue", spec: build });
     const checks = [
-      { name: "health", kind: "technical", path: "/health", expect: { status: 200, maxLatencyMs: 1000 } },
+      {
+        name: "health",
+        kind: "technical",
+        method: "GET",
+        path: "/health",
+        expect: { status: 200, maxLatencyMs: 1000 },
+      },
       {
         name: "version",
         kind: "technical",
+        method: "GET",
         path: "/version",
         expect: { status: 200, version: "1.0.0", maxLatencyMs: 1000 },
       },
@@ -137,16 +144,24 @@ describe("the first release (nothing runs yet)", () => {
     expect(inputsOf("sample-app-gate-checks")).toEqual({
       service: "sample-app",
       release: ref,
+      color: "blue",
       target: fakeUrl("sample-app-blue"),
       artifact: build.artifact,
       checks,
-      policy: { consecutiveSuccesses: 3, failureThreshold: 3, intervalMs: 500, timeoutMs: 30_000 },
+      policy: {
+        consecutiveSuccesses: 3,
+        failureThreshold: 3,
+        intervalMs: 500,
+        timeoutMs: 30_000,
+        requestTimeoutMs: 5_000,
+      },
     });
     expect(inputsOf("sample-app-switch-route")).toEqual({
       service: "sample-app",
       release: ref,
       color: "blue",
       target: fakeUrl("sample-app-blue"),
+      warmWindowMinutes: 60,
     });
     const verification = inputsOf("sample-app-verify-bake");
     expect({ ...verification, record: undefined }).toEqual({
@@ -154,7 +169,13 @@ describe("the first release (nothing runs yet)", () => {
       release: ref,
       url: fakeUrl("sample-app-router"),
       checks,
-      spec: { bakeTimeMs: 10_000, intervalMs: 250, maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
+      spec: {
+        bakeTimeMs: 10_000,
+        intervalMs: 250,
+        maxErrorRate: 0.01,
+        maxP95LatencyMs: 1000,
+        requestTimeoutMs: 5_000,
+      },
       promoted: "blue",
       rollbackTo: null,
       record: undefined,

@@ -6,7 +6,8 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type * as anchorModule from "../../../components/anchor";
 import type * as backupModule from "../../../components/backup";
 import type * as gateModule from "../../../components/health-gate";
-import type { HttpCheckSpec, ReleaseRef } from "../../../components/platform";
+import type { ReleaseRef } from "../../../components/platform";
+import type { ResolvedHttpCheck as HttpCheckSpec } from "../../../contract";
 import type * as recordModule from "../../../components/record";
 import type * as notificationModule from "../../../components/notification";
 import type * as switchModule from "../../../components/traffic-switch";
@@ -51,7 +52,7 @@ beforeEach(() => {
 const release: ReleaseRef = { changeId: "CHG-100", version: "1.0.0", key: "CHG-100@1.0.0" };
 const inputsOf = (name: string) => registered(mocks.registrations, name).inputs;
 const checks: HttpCheckSpec[] = [
-  { name: "health", kind: "technical", path: "/health", expect: { status: 200 } },
+  { name: "health", kind: "technical", method: "GET", path: "/health", expect: { status: 200 } },
 ];
 
 describe("ReleaseAnchor", () => {
@@ -112,13 +113,20 @@ describe("HealthGate", () => {
     const platform = new FakePlatform();
     const before = new Before("before-gate");
     const artifact = sampleBuild(sampleManifest("v1")).artifact;
-    const policy = { consecutiveSuccesses: 2, failureThreshold: 4, intervalMs: 100, timeoutMs: 5000 };
+    const policy = {
+      consecutiveSuccesses: 2,
+      failureThreshold: 4,
+      intervalMs: 100,
+      timeoutMs: 5000,
+      requestTimeoutMs: 1000,
+    };
     const gate = new components.HealthGate(
       "web-gate",
       {
         platform,
         service: "web",
         release,
+        color: "green",
         target: pulumi.output("http://127.0.0.1:31002"),
         artifact,
         checks,
@@ -135,6 +143,7 @@ describe("HealthGate", () => {
     expect(inputsOf("web-gate-checks")).toEqual({
       service: "web",
       release,
+      color: "green",
       target: "http://127.0.0.1:31002",
       artifact,
       checks,
@@ -151,7 +160,14 @@ describe("TrafficSwitch", () => {
     const gate = new Before("the-gate");
     const traffic = new components.TrafficSwitch(
       "web-switch",
-      { platform, service: "web", release, color: "green", target: "http://127.0.0.1:31002" },
+      {
+        platform,
+        service: "web",
+        release,
+        color: "green",
+        target: "http://127.0.0.1:31002",
+        warmWindowMinutes: 45,
+      },
       { dependsOn: [gate] },
     );
     await mocks.settle();
@@ -165,6 +181,7 @@ describe("TrafficSwitch", () => {
       release,
       color: "green",
       target: "http://127.0.0.1:31002",
+      warmWindowMinutes: 45,
     });
     expect(await valueOf(traffic.active)).toBe("green");
     expect(await valueOf(traffic.switchedAt)).toBe("2026-11-22T10:00:03.000Z");
@@ -175,7 +192,13 @@ describe("PostPromotionVerification", () => {
   it("bakes on the users' address with where to roll back to and the record so far", async () => {
     const platform = new FakePlatform();
     const traffic = new Before("the-switch");
-    const spec = { bakeTimeMs: 2000, intervalMs: 100, maxErrorRate: 0, maxP95LatencyMs: 300 };
+    const spec = {
+      bakeTimeMs: 2000,
+      intervalMs: 100,
+      maxErrorRate: 0,
+      maxP95LatencyMs: 300,
+      requestTimeoutMs: 1000,
+    };
     const verification = new components.PostPromotionVerification(
       "web-verify",
       {
@@ -238,7 +261,7 @@ describe("Notification", () => {
     const platform = new FakePlatform();
     const before = new Before("the-record");
     const event = {
-      stage: "completed",
+      stage: "completed" as const,
       message: "Release CHG-100@1.0.0 is live and verified.",
       severity: "info" as const,
       audience: ["users" as const, "team" as const],

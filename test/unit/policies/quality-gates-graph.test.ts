@@ -1,6 +1,5 @@
 // The stack policies of the quality gates on release plans shaped like the program's.
-import * as pulumi from "@pulumi/pulumi";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backupBeforeStatefulChange } from "../../../policies/rules/backup-before-stateful-change";
 import { previousVersionKeptWarm } from "../../../policies/rules/previous-version-kept-warm";
 import { servicesMonitored } from "../../../policies/rules/services-monitored";
@@ -157,8 +156,6 @@ describe("strategy-matches-migrations", () => {
 });
 
 describe("previous-version-kept-warm", () => {
-  afterEach(() => pulumi.runtime.setAllConfig({}));
-
   it("is named, described and mandatory by default", () => {
     expect(previousVersionKeptWarm.name).toBe("previous-version-kept-warm");
     expect(previousVersionKeptWarm.enforcementLevel).toBe("mandatory");
@@ -189,17 +186,17 @@ describe("previous-version-kept-warm", () => {
     });
   });
 
-  it("reports a warm window shorter than the minimum, from the switch or the stack's config", async () => {
+  it("reports a warm window shorter than the minimum, from the switch's input or the program's default", async () => {
     const message = (minutes: number) => ({
       resource: "sample-app-verify-bake",
       message:
         "Keep the previous version of sample-app warm for at least 30 minutes: set " +
         `shipgate:services.sample-app.warmWindowMinutes to 30 or more (it is ${minutes}).`,
     });
-    pulumi.runtime.setAllConfig({
-      "shipgate:services": JSON.stringify({ "sample-app": { warmWindowMinutes: 5 } }),
-    });
-    expect(await runStackPolicy(previousVersionKeptWarm, graph({ rollbackTo: "green" }))).toEqual({
+    // The policy reads the plan only, never the stack's config: a switch without the input gets the
+    // program's default from the policy config.
+    const defaulted = { config: { programDefaultWarmWindowMinutes: 5 } };
+    expect(await runStackPolicy(previousVersionKeptWarm, graph({ rollbackTo: "green" }), defaulted)).toEqual({
       violations: [message(5)],
     });
     const declared = graph({ rollbackTo: "green", switchProps: { warmWindowMinutes: 10 } });

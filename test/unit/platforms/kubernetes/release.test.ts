@@ -155,7 +155,8 @@ function activeService(color: Color, annotations?: Record<string, string>) {
       name: "sample-app",
       namespace: "shipgate-staging",
       labels: labels("server"),
-      ...(annotations ? { annotations } : {}),
+      // The switch carries the warm window so the policy pack can read it from the plan.
+      annotations: { "shipgate.dev/warm-window-minutes": "60", ...annotations },
     },
     spec: {
       selector: { "app.kubernetes.io/name": "sample-app", "shipgate.dev/color": color },

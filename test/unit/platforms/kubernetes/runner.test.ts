@@ -1,70 +1,175 @@
-// The in-cluster runner's verdicts, with checks answered by a fake instead of HTTP.
-import { describe, expect, it } from "vitest";
-// @ts-expect-error: plain JavaScript run by Node.js in the cluster; no type declarations
-import * as runner from "../../../../platforms/kubernetes/runner/runner.mjs";
+// The kubernetes runner's own acts around the contract's verdicts: the switch back (a merge patch of
+// the active Service), the notification of a switch back, and the webhook rule (a failed webhook is
+// reported, never a failed Job). The verdicts themselves are the contract's: see one-judge.test.ts.
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { VerificationReport } from "../../../../contract";
+import {
+  main,
+  notifyTask,
+  switchBack,
+  verifyTask,
+  type VerifyTask,
+} from "../../../../platforms/kubernetes/runner/main";
 
-type Failure = { trigger: string; reason: string } | null;
-const { checkResponse, runGate, runVerification, percentile95 } = runner as {
-  checkResponse(check: unknown, response: { status: number; body: string; latencyMs: number }): Failure;
-  runGate(task: unknown, run: unknown): Promise<Record<string, unknown>>;
-  runVerification(task: unknown, run: unknown): Promise<Record<string, unknown>>;
-  percentile95(values: number[]): number | null;
-};
+let server: Server;
+let base: string;
+const received: { method: string; url: string; headers: IncomingMessage["headers"]; body: string }[] = [];
 
-const version = {
-  name: "version",
-  kind: "technical",
-  path: "/version",
-  expect: { status: 200, version: "1.1.0" },
-};
-
-describe("runner.mjs", () => {
-  it("checks status, latency and the JSON version of a response", () => {
-    expect(checkResponse(version, { status: 200, body: '{"version":"1.1.0"}', latencyMs: 5 })).toBeNull();
-    expect(checkResponse(version, { status: 200, body: '{"version":"1.0.0"}', latencyMs: 5 })).toEqual({
-      trigger: "errors",
-      reason: 'version: version is "1.0.0", expected "1.1.0"',
-    });
-    expect(checkResponse(version, { status: 503, body: "", latencyMs: 5 })).toEqual({
-      trigger: "errors",
-      reason: "version: status 503",
-    });
-    const slow = { ...version, expect: { maxLatencyMs: 100 } };
-    expect(checkResponse(slow, { status: 200, body: "", latencyMs: 250 })?.trigger).toBe("performance");
-  });
-
-  it("passes a gate after enough successes in a row, and fails it after too many failures", async () => {
-    const policy = { consecutiveSuccesses: 2, failureThreshold: 2, intervalMs: 1, timeoutMs: 5000 };
-    const ok = async () => ({ latencyMs: 1, failure: null });
-    expect(await runGate({ target: "http://x", checks: [version], policy }, ok)).toEqual({
-      passed: true,
-      rounds: 2,
-    });
-    const down = async () => ({
-      latencyMs: 1,
-      failure: { trigger: "system-failure", reason: "version: ECONNREFUSED" },
-    });
-    expect(await runGate({ target: "http://x", checks: [version], policy }, down)).toEqual({
-      passed: false,
-      rounds: 2,
-      trigger: "system-failure",
-      reason: "version: ECONNREFUSED",
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      received.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+      if (req.url?.startsWith("/app/")) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "boom" }));
+      } else if (req.url === "/hook-down") {
+        res.writeHead(500);
+        res.end();
+      } else {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end("{}");
+      }
     });
   });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
 
-  it("fails verification on a business failure at once, naming the trigger", async () => {
-    const spec = { bakeTimeMs: 10_000, intervalMs: 1, maxErrorRate: 0.5, maxP95LatencyMs: 1000 };
-    const broken = async () => ({
-      latencyMs: 2,
-      failure: { trigger: "business-impact", reason: "items: status 404" },
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const verify = (rollbackTo: "blue" | null) => ({
+  release: "CHG-7@2.1.0",
+  url: `${base}/app`,
+  checks: [{ name: "health", kind: "technical", path: "/health" }],
+  spec: { bakeTimeMs: 100, intervalMs: 50, maxErrorRate: 0, maxP95LatencyMs: 1000 },
+  promoted: "green",
+  rollbackTo,
+  namespace: "shop",
+  activeService: "web",
+  colorLabel: "shipgate.dev/color",
+  annotations: {
+    rolledBackAt: "shipgate.dev/rolled-back-at",
+    rollbackTrigger: "shipgate.dev/rollback-trigger",
+  },
+  notice: {
+    stage: "rolled-back",
+    severity: "critical",
+    audience: ["team", "support"],
+    release: { changeId: "CHG-7", version: "2.1.0" },
+    service: "web",
+  },
+});
+
+describe("the runner's verification task", () => {
+  it("switches back, notifies with the judge's message, and fails", async () => {
+    const switched: [VerifyTask, VerificationReport][] = [];
+    received.length = 0;
+    const result = await verifyTask(verify("blue"), {
+      switchBack: async (task, report) => {
+        switched.push([task, report]);
+      },
+      webhookUrl: `${base}/hook`,
     });
-    expect(await runVerification({ url: "http://x", checks: [version], spec }, broken)).toEqual({
-      passed: false,
-      errorRate: 1,
-      p95LatencyMs: 2,
-      trigger: "business-impact",
-      reason: "items: status 404",
+    expect(result.verdict).toBe("failed");
+    expect(result.trigger).toBe("errors");
+    expect(result.switchedBackTo).toBe("blue");
+    expect(result.message).toMatch(
+      /^Post-promotion verification failed with rollback trigger errors \(ended early/,
+    );
+    expect(result.message.endsWith("Traffic is back on blue, the previous version.")).toBe(true);
+    expect(switched).toHaveLength(1);
+    expect(switched[0]?.[0].rollbackTo).toBe("blue");
+    const hook = received.filter((r) => r.url === "/hook");
+    expect(hook).toHaveLength(1);
+    expect(JSON.parse(hook[0]?.body ?? "{}")).toMatchObject({
+      stage: "rolled-back",
+      release: { changeId: "CHG-7", version: "2.1.0" },
+      service: "web",
+      message: result.message,
+      severity: "critical",
     });
-    expect(percentile95([5, 1, 3, 2, 4])).toBe(5);
+  });
+
+  it("patches only the active Service's selector and marks the trigger", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "shipgate-token-"));
+    const tokenFile = join(dir, "token");
+    writeFileSync(tokenFile, "secret-token\n");
+    received.length = 0;
+    try {
+      const report = {
+        trigger: "errors",
+        message: "Post-promotion verification failed.",
+      } as VerificationReport;
+      const task = verify("blue") as unknown as VerifyTask;
+      await switchBack(task, report, fetch, base, tokenFile);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(received).toHaveLength(1);
+    const [patch] = received;
+    expect(patch?.method).toBe("PATCH");
+    expect(patch?.url).toBe("/api/v1/namespaces/shop/services/web");
+    expect(patch?.headers["authorization"]).toBe("Bearer secret-token");
+    expect(patch?.headers["content-type"]).toBe("application/merge-patch+json");
+    const body = JSON.parse(patch?.body ?? "{}") as {
+      spec: unknown;
+      metadata: { annotations: Record<string, string> };
+    };
+    expect(body.spec).toEqual({ selector: { "shipgate.dev/color": "blue" } });
+    expect(body.metadata.annotations["shipgate.dev/rollback-trigger"]).toBe(
+      "errors: Post-promotion verification failed.",
+    );
+  });
+});
+
+describe("the runner's notification task", () => {
+  it("passes even when the webhook keeps failing, and says so", async () => {
+    const result = await notifyTask(
+      {
+        stage: "completed",
+        release: { changeId: "CHG-7", version: "2.0.0" },
+        message: "2.0.0 is live",
+        severity: "info",
+        audience: ["team"],
+      },
+      `${base}/hook-down`,
+    );
+    expect(result).toEqual({
+      task: "notify",
+      verdict: "passed",
+      trigger: null,
+      message: `not delivered to ${base}/hook-down: the webhook answered HTTP 500`,
+      webhook: "failed: the webhook answered HTTP 500",
+    });
+  });
+
+  it("refuses a task that is not the contract's, naming the field", async () => {
+    await expect(notifyTask({ stage: "party" }, undefined)).rejects.toThrow(
+      /stage: expected one of starting/,
+    );
+  });
+});
+
+describe("main", () => {
+  it("fails a Job whose task is not JSON or unknown", async () => {
+    const before = process.exitCode;
+    try {
+      await main("gate", { SHIPGATE_TASK: "{not json" });
+      expect(process.exitCode).toBe(1);
+      process.exitCode = 0;
+      await main("dance", { SHIPGATE_TASK: "{}" });
+      expect(process.exitCode).toBe(1);
+    } finally {
+      process.exitCode = before;
+    }
   });
 });

@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { notify, redactUrl, type NotificationEvent } from "../../../../platforms/local/notify-ops";
+import type { NotificationEvent } from "../../../../contract";
+import { notify, redactUrl } from "../../../../platforms/local/notify-ops";
 
 let server: Server;
 let port: number;
@@ -46,7 +47,7 @@ beforeEach(() => {
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
 const event: NotificationEvent = {
-  stage: "switch",
+  stage: "starting",
   release: { changeId: "CHG-2041", version: "2.0.0" },
   service: "shop",
   message: "Traffic moved to green (2.0.0).",
@@ -74,10 +75,10 @@ describe("redactUrl", () => {
 describe("notify", () => {
   it("appends one JSON line per event to the log, creating its folders", async () => {
     expect(await notify({ channel: { logFile }, event })).toEqual({ logFile });
-    await notify({ channel: { logFile }, event: { ...event, stage: "verify", severity: "warning" } });
+    await notify({ channel: { logFile }, event: { ...event, stage: "completed", severity: "warning" } });
     expect(readFileSync(logFile, "utf8")).toBe(
       `${JSON.stringify({ type: "notification", ...event })}\n` +
-        `${JSON.stringify({ type: "notification", ...event, stage: "verify", severity: "warning" })}\n`,
+        `${JSON.stringify({ type: "notification", ...event, stage: "completed", severity: "warning" })}\n`,
     );
   });
 
@@ -147,7 +148,7 @@ describe("notify", () => {
     expect(failure).toEqual({
       type: "webhook-failure",
       at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      stage: "switch",
+      stage: "starting",
       release: { changeId: "CHG-2041", version: "2.0.0" },
       webhook: `http://127.0.0.1:${port}/hook`,
       attempts: 1,

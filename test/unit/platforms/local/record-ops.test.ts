@@ -207,8 +207,8 @@ describe("parseDeploymentRecord", () => {
       ok: false,
       issues: [
         "outcome: expected one of succeeded, failed-gate, rolled-back, rolled-back-manually",
-        "rollback.trigger: expected one of system-failure, errors, performance, business, data-corruption, " +
-          "integration-break, security-breach, business-impact",
+        "rollback.trigger: expected one of system-failure, data-corruption, integration-break, " +
+          "security-breach, errors, performance, business-impact",
         'activeColor: expected "blue" or "green"',
         "issues.found: expected 0 or more",
         "extra: unknown field: remove it or check its spelling",

@@ -3,7 +3,7 @@
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HttpCheckSpec } from "../../../../../components/platform";
+import type { ResolvedHttpCheck as HttpCheckSpec } from "../../../../../contract";
 import { type GateInputs, type GateOutputs, handlers } from "../../../../../platforms/local/handlers/gate";
 import { crud } from "./helpers";
 
@@ -26,8 +26,8 @@ afterAll(async () => {
 });
 
 const checks = (version: string): HttpCheckSpec[] => [
-  { name: "health", kind: "technical", path: "/health", expect: { status: 200 } },
-  { name: "version", kind: "technical", path: "/version", expect: { status: 200, version } },
+  { name: "health", kind: "technical", method: "GET", path: "/health", expect: { status: 200 } },
+  { name: "version", kind: "technical", method: "GET", path: "/version", expect: { status: 200, version } },
 ];
 const inputs = (version = "1.0.0"): GateInputs => ({
   service: "web",
@@ -35,7 +35,13 @@ const inputs = (version = "1.0.0"): GateInputs => ({
   target,
   digest: `sha256:${"1".repeat(64)}`,
   checks: checks(version),
-  policy: { consecutiveSuccesses: 2, failureThreshold: 2, intervalMs: 20, timeoutMs: 5000 },
+  policy: {
+    consecutiveSuccesses: 2,
+    failureThreshold: 2,
+    intervalMs: 20,
+    timeoutMs: 5000,
+    requestTimeoutMs: 1000,
+  },
   notificationsLog: "notifications.log",
 });
 const olds = (): GateOutputs => ({

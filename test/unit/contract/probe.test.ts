@@ -2,17 +2,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
-  describeGateFailure,
+  gateSpecSchema,
   mostSevere,
-  parseGateSpec,
-  parseVerificationSpec,
+  parseWith,
   percentile,
   runGate,
   runVerification,
+  verificationSpecSchema,
   type FetchImpl,
-  type GateRound,
+  type GateReport,
   type HttpCheck,
-} from "../../../../platforms/local/gate-ops";
+  type ProbeRound as GateRound,
+  type VerificationReport,
+} from "../../../contract";
+
+const parseGateSpec = (raw: unknown) => parseWith(gateSpecSchema, raw);
+const parseVerificationSpec = (raw: unknown) => parseWith(verificationSpecSchema, raw);
+const describeGateFailure = (report: GateReport | VerificationReport) => report.message;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -137,7 +143,7 @@ describe("parseGateSpec", () => {
     ).toEqual({
       ok: false,
       issues: [
-        { path: "checks[0].kind", message: 'expected "technical" or "business"' },
+        { path: "checks[0].kind", message: "expected one of technical, business" },
         {
           path: "checks[0].path",
           message: "expected a path starting with / and without spaces, e.g. /health",
@@ -172,13 +178,12 @@ describe("parseGateSpec", () => {
         maxErrorRate: 0.01,
         maxP95LatencyMs: 300,
       }),
-    ).toMatchObject({ ok: true, value: { intervalMs: 1_000, requestTimeoutMs: 5_000 } });
+    ).toMatchObject({ ok: true, value: { intervalMs: 250, requestTimeoutMs: 5_000 } });
     expect(parseVerificationSpec({ checks: [health], bakeTimeMs: 0, maxErrorRate: 2 })).toEqual({
       ok: false,
       issues: [
         { path: "bakeTimeMs", message: "expected a bake time above 0 ms" },
         { path: "maxErrorRate", message: "expected an error rate from 0 to 1" },
-        { path: "maxP95LatencyMs", message: "required: expected a p95 latency bound in milliseconds" },
       ],
     });
   });
@@ -186,8 +191,8 @@ describe("parseGateSpec", () => {
 
 describe("mostSevere and percentile", () => {
   it("orders triggers system-failure, errors, performance, business", () => {
-    expect(mostSevere(["business", "performance"])).toBe("performance");
-    expect(mostSevere(["business", "errors", "system-failure"])).toBe("system-failure");
+    expect(mostSevere(["business-impact", "performance"])).toBe("performance");
+    expect(mostSevere(["business-impact", "errors", "system-failure"])).toBe("system-failure");
     expect(mostSevere([])).toBeUndefined();
   });
   it("takes the nearest-rank percentile", () => {
@@ -387,7 +392,7 @@ describe("runGate with a scripted fetch", () => {
       policy: { ...fast, failureThreshold: 1 },
       fetchImpl: scripted(respond(200, "no results")),
     });
-    expect(onlyBusiness.trigger).toBe("business");
+    expect(onlyBusiness.trigger).toBe("business-impact");
     expect(onlyBusiness.rounds[0]?.outcomes[0]?.reason).toBe(
       'expected the body to contain "book", got "no results"',
     );
@@ -399,12 +404,12 @@ describe("runGate with a scripted fetch", () => {
       fetchImpl: scripted(respond(200, "not json"), respond(200, "no results")),
     });
     expect(both.trigger).toBe("errors");
-    expect(both.rounds[0]?.outcomes.map((o) => o.trigger)).toEqual(["errors", "business"]);
+    expect(both.rounds[0]?.outcomes.map((o) => o.trigger)).toEqual(["errors", "business-impact"]);
     expect(both.rounds[0]?.outcomes[0]?.reason).toBe('expected a JSON body with .version, got "not json"');
     expect(describeGateFailure(both)).toBe(
       "Gate failed with rollback trigger errors (1 failed rounds of 1 reached the failure threshold of 1): " +
         'check "health" (technical) failed 1 time, last: expected a JSON body with .version, got "not json" [errors]; ' +
-        'check "search" (business) failed 1 time, last: expected the body to contain "book", got "no results" [business].',
+        'check "search" (business) failed 1 time, last: expected the body to contain "book", got "no results" [business-impact].',
     );
   });
 
@@ -515,7 +520,7 @@ describe("runVerification", () => {
       errors: 1,
       errorRate: 0.25,
       p95LatencyMs: expect.any(Number),
-      errorsByTrigger: { "system-failure": 0, errors: 1, performance: 0, business: 0 },
+      errorsByTrigger: { "system-failure": 0, errors: 1, performance: 0, "business-impact": 0 },
     });
     expect(report.durationMs).toBeGreaterThanOrEqual(59);
     expect(describeGateFailure(report)).toMatch(
@@ -583,7 +588,7 @@ describe("runVerification", () => {
       maxErrorRate: 0.5,
       fetchImpl: scripted(respond(200, { items: [1] })),
     });
-    expect(report.trigger).toBe("business");
+    expect(report.trigger).toBe("business-impact");
     expect(report.rounds[0]?.outcomes[0]?.reason).toBe("expected JSON .items to equal [], got [1]");
   });
 

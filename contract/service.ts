@@ -1,0 +1,42 @@
+// How a service runs and is checked on a stack (`shipgate:services.<name>`): the stack's half of the
+// contract, read by the program and by every platform. Defaults apply here, nowhere else.
+import { z } from "zod";
+import { gatePolicySchema, httpCheckSchema, verificationPolicySchema } from "./schema";
+
+/** A path inside the project: relative, and never climbing out of it with `..`. */
+export const projectPathSchema = z
+  .string("expected a path")
+  .min(1, "expected a non-empty path")
+  .refine((p) => !p.startsWith("/") && !p.split(/[\\/]/).includes(".."), {
+    message: "expected a path relative to the project folder, without `..`",
+  });
+
+const port = z
+  .number("expected a port number")
+  .int("expected a whole port number")
+  .min(1024, "expected a port from 1024 to 65532")
+  .max(65532, "expected a port from 1024 to 65532");
+
+export const serviceSettingsSchema = z.strictObject({
+  /** Where users are served: the router listens here; the colours use port+1 (blue) and port+2 (green). */
+  port,
+  /** The command that serves HTTP on $PORT with its data in $DATA_DIR, run inside the build. */
+  command: z.array(z.string().min(1)).min(1).default(["node", "server.mjs"]),
+  healthPath: z.string().startsWith("/", "expected a path starting with /").default("/health"),
+  /** Local platform: the folder holding one sub-folder per build version. */
+  artifacts: projectPathSchema.optional(),
+  /** Whether the service keeps data (then every release backs it up first). */
+  stateful: z.boolean().default(true),
+  maxLatencyMs: z.number().positive().default(1000),
+  /** When the pre-promotion gate passes or fails. */
+  gate: gatePolicySchema.prefault({}),
+  /** Post-promotion verification's bake time and thresholds. */
+  verification: verificationPolicySchema.prefault({}),
+  /** Business checks (smoke requests) run by the gate and by post-promotion verification. */
+  smoke: z.array(httpCheckSchema).default([]),
+  /** How long the previous colour stays warm after a switch, so rollback is a routing change. */
+  warmWindowMinutes: z.number().int().min(0).default(60),
+  /** Backups kept per service (older ones are removed after a new verified backup). */
+  keepBackups: z.number().int().min(1).default(5),
+});
+export type ServiceSettings = z.output<typeof serviceSettingsSchema>;

@@ -1,0 +1,190 @@
+// shipgate's in-cluster runner: the kubernetes platform's gate, post-promotion verification and
+// webhook notifications, run by Jobs whose completion the Pulumi kubernetes provider awaits. It is
+// bundled at build time (esbuild) with the contract it imports, so the Job probes and judges with the
+// very code the other platforms run; the program ships the bundle in a ConfigMap and the Job runs
+// `node /shipgate/runner.mjs <task>` with the task's settings as JSON in $SHIPGATE_TASK.
+//
+// Exit 0: passed (a notification always passes: the contract's webhook rule). Exit 1: failed; the
+// judge's message goes to /dev/termination-log, so `kubectl describe` and the provider's error both
+// show it. The last line on stdout is the result as JSON, for people and for tests.
+import { readFileSync, writeFileSync } from "node:fs";
+import { z } from "zod";
+import {
+  gatePolicySchema,
+  checksSchema,
+  notificationEventSchema,
+  parseOrThrow,
+  postWebhook,
+  runGate,
+  runVerification,
+  verificationPolicySchema,
+  type FetchImpl,
+  type GateReport,
+  type ProbeTrigger,
+  type VerificationReport,
+} from "../../../contract";
+
+const color = z.enum(["blue", "green"]);
+
+/** What the program puts in $SHIPGATE_TASK for a gate Job. */
+export const gateTaskSchema = z.strictObject({
+  release: z.string(),
+  target: z.url(),
+  /** The candidate's build: a new build is a new Job spec, so the gate runs again. */
+  digest: z.string().optional(),
+  checks: checksSchema,
+  policy: gatePolicySchema,
+});
+export type GateTask = z.input<typeof gateTaskSchema>;
+
+/** What the program puts in $SHIPGATE_TASK for a verification Job. */
+export const verifyTaskSchema = z.strictObject({
+  release: z.string(),
+  url: z.url(),
+  checks: checksSchema,
+  spec: verificationPolicySchema,
+  promoted: color,
+  rollbackTo: color.nullable(),
+  namespace: z.string(),
+  activeService: z.string(),
+  colorLabel: z.string(),
+  annotations: z.strictObject({ rolledBackAt: z.string(), rollbackTrigger: z.string() }),
+  /** Who hears of a switch back, and as part of which release: the message is the judge's. */
+  notice: notificationEventSchema.omit({ at: true, message: true }).optional(),
+});
+export type VerifyTask = z.output<typeof verifyTaskSchema>;
+
+/** One line of JSON a test or a person can read back: the verdict, the trigger and the message. */
+export interface RunnerResult {
+  readonly task: "gate" | "verify" | "notify";
+  readonly verdict: "passed" | "failed" | "aborted";
+  readonly trigger: ProbeTrigger | null;
+  readonly message: string;
+  readonly switchedBackTo?: string | null;
+  readonly webhook?: string;
+}
+
+function resultOf(task: RunnerResult["task"], report: GateReport | VerificationReport): RunnerResult {
+  return { task, verdict: report.verdict, trigger: report.trigger ?? null, message: report.message };
+}
+
+const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/**
+ * The switch back: a merge patch of the active Service's selector to the previous colour, with the
+ * time and the trigger as annotations (observe() reads them at the next preview or update). Node.js
+ * trusts the cluster's CA through NODE_EXTRA_CA_CERTS, set on the Job.
+ */
+export async function switchBack(
+  task: VerifyTask,
+  report: VerificationReport,
+  api: FetchImpl = fetch,
+  apiServer = "https://kubernetes.default.svc",
+  tokenFile = `${serviceAccountDir}/token`,
+): Promise<void> {
+  if (!task.rollbackTo) return;
+  const token = readFileSync(tokenFile, "utf8").trim();
+  const url = `${apiServer}/api/v1/namespaces/${task.namespace}/services/${task.activeService}`;
+  const trigger = report.trigger ?? "system-failure";
+  const patch = {
+    metadata: {
+      annotations: {
+        [task.annotations.rolledBackAt]: new Date().toISOString(),
+        [task.annotations.rollbackTrigger]: `${trigger}: ${report.message}`.slice(0, 1000),
+      },
+    },
+    spec: { selector: { [task.colorLabel]: task.rollbackTo } },
+  };
+  const response = await api(url, {
+    method: "PATCH",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/merge-patch+json" },
+    body: JSON.stringify(patch),
+  });
+  if (!response.ok) {
+    throw new Error(`switch back to ${task.rollbackTo}: HTTP ${response.status} ${await response.text()}`);
+  }
+}
+
+export async function gateTask(raw: unknown): Promise<RunnerResult> {
+  const task = parseOrThrow("the gate task ($SHIPGATE_TASK)", gateTaskSchema, raw);
+  return resultOf("gate", await runGate({ baseUrl: task.target, checks: task.checks, policy: task.policy }));
+}
+
+export interface VerifyActions {
+  readonly switchBack: (task: VerifyTask, report: VerificationReport) => Promise<void>;
+  readonly webhookUrl?: string;
+}
+
+export async function verifyTask(raw: unknown, act: VerifyActions = { switchBack }): Promise<RunnerResult> {
+  const task = parseOrThrow("the verification task ($SHIPGATE_TASK)", verifyTaskSchema, raw);
+  const report = await runVerification({ baseUrl: task.url, checks: task.checks, ...task.spec });
+  if (report.verdict === "passed") return resultOf("verify", report);
+  await act.switchBack(task, report);
+  const where = task.rollbackTo
+    ? `Traffic is back on ${task.rollbackTo}, the previous version.`
+    : `There is no previous version to return to (first release); ${task.promoted} keeps serving.`;
+  const message = `${report.message} ${where}`;
+  let webhook: string | undefined;
+  if (act.webhookUrl && task.notice) {
+    const sent = await postWebhook(act.webhookUrl, { ...task.notice, message, at: new Date().toISOString() });
+    webhook = sent.ok ? `delivered (HTTP ${sent.status})` : `failed: ${sent.error}`;
+  }
+  return {
+    ...resultOf("verify", report),
+    message,
+    switchedBackTo: task.rollbackTo,
+    ...(webhook ? { webhook } : {}),
+  };
+}
+
+/** What the program puts in $SHIPGATE_TASK for a notification Job: the event, stamped when it is sent. */
+export const notifyTaskSchema = notificationEventSchema.omit({ at: true });
+
+export async function notifyTask(raw: unknown, webhookUrl: string | undefined): Promise<RunnerResult> {
+  const notice = parseOrThrow("the notification ($SHIPGATE_TASK)", notifyTaskSchema, raw);
+  const event = { ...notice, at: new Date().toISOString() };
+  if (!webhookUrl) {
+    return { task: "notify", verdict: "passed", trigger: null, message: "no webhook configured" };
+  }
+  const sent = await postWebhook(webhookUrl, event);
+  // The contract's webhook rule: a failed webhook is reported, never a failed step.
+  return {
+    task: "notify",
+    verdict: "passed",
+    trigger: null,
+    message: sent.ok ? `delivered to ${sent.url}` : `not delivered to ${sent.url}: ${sent.error}`,
+    webhook: sent.ok ? `delivered (HTTP ${sent.status})` : `failed: ${sent.error}`,
+  };
+}
+
+function fail(message: string): void {
+  process.stderr.write(`${message}\n`);
+  try {
+    writeFileSync("/dev/termination-log", message);
+  } catch {
+    // Not in a pod: stderr already has it.
+  }
+  process.exitCode = 1;
+}
+
+export async function main(kind: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(env["SHIPGATE_TASK"] ?? "");
+  } catch {
+    fail("SHIPGATE_TASK is not JSON: the Job was not made by shipgate, or was edited; release again");
+    return;
+  }
+  const webhookUrl = env["SHIPGATE_WEBHOOK_URL"] || undefined;
+  let result: RunnerResult;
+  if (kind === "gate") result = await gateTask(raw);
+  else if (kind === "verify") {
+    result = await verifyTask(raw, { switchBack, ...(webhookUrl ? { webhookUrl } : {}) });
+  } else if (kind === "notify") result = await notifyTask(raw, webhookUrl);
+  else {
+    fail(`unknown task ${JSON.stringify(kind)}: expected gate, verify or notify`);
+    return;
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (result.verdict !== "passed") fail(result.message);
+}

@@ -1,0 +1,79 @@
+// A colour of a service: a Deployment pinned by image digest, carrying its slot spec as an
+// annotation so observe() can re-declare it unchanged at the next release.
+import * as k8s from "@pulumi/kubernetes";
+import type { Color, SlotSpec, SlotStep, StepOptions } from "../../../components/platform";
+import { labelValue, seconds, type KubernetesContext } from "../context";
+import { annotations, colorLabel, colorSelector, objectNames, serviceLabels } from "../labels";
+
+export function slot(
+  context: KubernetesContext,
+  name: string,
+  args: { service: string; color: Color; spec: SlotSpec },
+  opts: StepOptions,
+): SlotStep {
+  const { service, color, spec } = args;
+  const settings = context.settings(service);
+  const kube = context.kube(service);
+  const names = objectNames(service);
+  const labels = {
+    ...serviceLabels(service, "server"),
+    "app.kubernetes.io/instance": names.deployment(color),
+    "app.kubernetes.io/version": labelValue(spec.version),
+    [colorLabel]: color,
+  };
+  const dataClaim = kube.backup?.kind === "volumeSnapshot" ? kube.backup.claim : undefined;
+  const deployment = new k8s.apps.v1.Deployment(
+    name,
+    {
+      metadata: {
+        name: names.deployment(color),
+        namespace: context.namespace,
+        labels,
+        annotations: { [annotations.slotSpec]: JSON.stringify(spec) },
+      },
+      spec: {
+        replicas: kube.replicas,
+        selector: { matchLabels: colorSelector(service, color) },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: service,
+                image: `${spec.artifact.source}@${spec.artifact.digest}`,
+                ...(kube.command ? { command: kube.command } : {}),
+                ...(kube.args ? { args: kube.args } : {}),
+                ports: [{ name: "http", containerPort: kube.containerPort }],
+                env: [
+                  ...Object.keys(spec.env)
+                    .sort()
+                    .map((key) => ({ name: key, value: spec.env[key] as string })),
+                  { name: "SHIPGATE_COLOR", value: color },
+                  { name: "SHIPGATE_VERSION", value: spec.version },
+                  ...(dataClaim ? [{ name: "DATA_DIR", value: "/data" }] : []),
+                ],
+                resources: kube.resources,
+                // Readiness is the gate's health check, at the gate's pace: a pod serves only
+                // after as many successes in a row as the gate wants.
+                readinessProbe: {
+                  httpGet: { path: settings.healthPath, port: "http" },
+                  periodSeconds: seconds(settings.gate.intervalMs),
+                  timeoutSeconds: seconds(settings.maxLatencyMs),
+                  successThreshold: settings.gate.consecutiveSuccesses,
+                  failureThreshold: settings.gate.failureThreshold,
+                },
+                ...(dataClaim ? { volumeMounts: [{ name: "data", mountPath: "/data" }] } : {}),
+              },
+            ],
+            ...(dataClaim
+              ? { volumes: [{ name: "data", persistentVolumeClaim: { claimName: dataClaim } }] }
+              : {}),
+          },
+        },
+      },
+    },
+    context.opts(opts),
+  );
+  // Every colour is reached for gates through the preview Service, which the gate points at it.
+  return { resource: deployment, url: context.serviceUrl(names.previewService, service) };
+}
