@@ -15,7 +15,7 @@ const log = (message) => process.stderr.write(`cluster: ${message}\n`);
 try {
   const [command, ...rest] = process.argv.slice(2);
   if (command === "up") {
-    if (missingTools().length > 0) {
+    if (missingTools().some((spec) => spec.name !== "provider")) {
       // The programs come from the set-up, built once per machine (it says how long that takes).
       const setup = spawnSync(process.execPath, [join(root, "scripts", "setup.mjs"), "--kubernetes"], {
         stdio: "inherit",

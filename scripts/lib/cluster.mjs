@@ -482,7 +482,8 @@ export async function status() {
  * returns the names it started (empty when the cluster was already up).
  */
 export async function up({ log = () => {} } = {}) {
-  const missing = missingTools();
+  // The provider plugin is the engine's business, not the cluster's.
+  const missing = missingTools().filter((spec) => spec.name !== "provider");
   if (missing.length > 0) {
     throw new Error(
       `the local cluster's programs are not built (${missing.map((s) => s.name).join(", ")}): ` +
