@@ -156,7 +156,12 @@ function activeService(color: Color, annotations?: Record<string, string>) {
       namespace: "shipgate-staging",
       labels: labels("server"),
       // The switch carries the warm window so the policy pack can read it from the plan.
-      annotations: { "shipgate.dev/warm-window-minutes": "60", ...annotations },
+      // patchForce: the switch owns the selector even after a Job's switch back patched it.
+      annotations: {
+        "shipgate.dev/warm-window-minutes": "60",
+        "pulumi.com/patchForce": "true",
+        ...annotations,
+      },
     },
     spec: {
       selector: { "app.kubernetes.io/name": "sample-app", "shipgate.dev/color": color },
