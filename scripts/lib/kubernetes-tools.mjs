@@ -51,9 +51,9 @@ const providerPseudoVersion = "v4.0.0-20260115033456-f47bc2d6f199";
 
 /** Measured on a 2-core machine shared with other builds; printed before a first build starts. */
 export const firstBuildNote =
-  "the first build on a machine compiles about 3,500 CPU-seconds of Go (the provider alone about " +
-  "2,000, with 4.6 GB of memory): about 35 minutes on 2 idle cores, longer on busy ones; later runs " +
-  "take it from the machine cache in seconds";
+  "the first build on a machine compiles about 4,200 Go packages, about 2,100 CPU-seconds and up to " +
+  "4.6 GB of memory (the provider is half of it): about 20 minutes on 2 idle cores, over an hour on " +
+  "busy ones (it runs under nice); later runs take it from the machine cache in seconds";
 
 function requiredVersion(moduleDir, modulePath) {
   const goMod = readFileSync(join(clusterSourceDir, moduleDir, "go.mod"), "utf8");
