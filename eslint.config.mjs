@@ -31,7 +31,7 @@ export default tseslint.config(
     languageOptions: { globals: globals.node, sourceType: "module" },
   },
   {
-    files: ["scripts/**/*.cjs"],
+    files: ["scripts/**/*.cjs", "policies/*.cjs"],
     languageOptions: { globals: globals.node, sourceType: "commonjs" },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

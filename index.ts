@@ -6,13 +6,14 @@ import type { Platform, PlatformAdapter, PlatformSettingsSchemas } from "./compo
 import { loadStackConfig } from "./config";
 import { kubernetesAdapter } from "./platforms/kubernetes";
 import { localAdapter } from "./platforms/local";
+import { awsAdapter } from "./platforms/aws";
 import { describeIssue, loadManifestFile } from "./release";
 
 const projectDir = process.cwd();
 const stack = pulumi.getStack();
 
 /** The platforms this program can release to; each brings its settings schema and its constructor. */
-const adapters: readonly PlatformAdapter[] = [localAdapter, kubernetesAdapter];
+const adapters: readonly PlatformAdapter[] = [localAdapter, kubernetesAdapter, awsAdapter];
 
 const config = loadStackConfig(
   Object.fromEntries(

@@ -16,6 +16,19 @@ export default defineConfig({
       },
       {
         test: {
+          // The aws platform's step modules against a real AWS API emulator (moto_server), which the
+          // global set-up starts and stops. One file at a time: they share the emulator.
+          name: "emulator",
+          include: ["test/emulator/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/emulator/moto-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",

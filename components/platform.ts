@@ -1,5 +1,5 @@
 // The small interface every platform (local, kubernetes, aws) implements. Components orchestrate a
-// release in the order of the design brief; a platform does the work of each step with its own
+// release in order (anchor, backup, deploy, gate, switch, verify, record); a platform does the work of each step with its own
 // resources, and returns them so components can order the next step after them.
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";

@@ -7,6 +7,7 @@
 export * from "./schema";
 export * from "./triggers";
 export * from "./judge";
+export * from "./metrics";
 export * from "./probe";
 export { postWebhook, redactUrl, type WebhookResult, type WebhookRetry } from "./webhook";
 export { retry, type Attempt, type RetryOptions } from "./retry";

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run status [-- --stack <name>]`: what the local platform serves right now, read from the
 // platform itself (the router's state, each colour's build, the latest deployment record), so it
-// is true even right after a failed or rolled-back release.
+// is true even right after a failed or rolled-back release; and then asked of the processes
+// themselves (the users' address, the router's admin API, each colour's port), since files say
+// what should run and only an answer says what does.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -31,6 +33,7 @@ export function localStatus(stack) {
     );
     return {
       service: name,
+      port: settings.port,
       url: `http://127.0.0.1:${settings.port}`,
       active: router?.active ?? null,
       liveVersion: router?.active ? colors[router.active] : null,
@@ -71,12 +74,98 @@ export function localStatus(stack) {
   };
 }
 
+/** One GET to 127.0.0.1:port: the status, the JSON body's version and the router's colour header. */
+async function ask(port, path, timeoutMs) {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return {
+      status: response.status,
+      version: typeof body?.version === "string" ? body.version : null,
+      color: response.headers.get("x-shipgate-color"),
+      body,
+    };
+  } catch (error) {
+    const code =
+      error?.cause?.code ??
+      (error?.name === "TimeoutError" ? `no answer in ${timeoutMs} ms` : error?.message);
+    return { error: String(code) };
+  }
+}
+
+/**
+ * Adds to each service what its processes answer now: the users' address (`/version` through the
+ * router), the router's admin API (`/state`: the colour it really routes to, its pid) and each
+ * colour's own port. Ports follow the platform's layout: router P, blue P+1, green P+2, admin P+3.
+ */
+export async function probeLive(status, timeoutMs = 1500) {
+  const services = await Promise.all(
+    status.services.map(async (s) => {
+      const [users, router, blue, green] = await Promise.all([
+        ask(s.port, "/version", timeoutMs),
+        ask(s.port + 3, "/state", timeoutMs),
+        ask(s.port + 1, "/version", timeoutMs),
+        ask(s.port + 2, "/version", timeoutMs),
+      ]);
+      return {
+        ...s,
+        live: {
+          users,
+          router: router.error
+            ? { error: router.error }
+            : {
+                active: router.body?.active ?? null,
+                pid: router.body?.pid ?? null,
+                failedOver: router.body?.failedOver ?? null,
+              },
+          colors: { blue, green },
+        },
+      };
+    }),
+  );
+  return { ...status, services };
+}
+
+function describeAnswer(answer) {
+  if (answer.error) return `does not answer (${answer.error})`;
+  const from = answer.color ? ` from ${answer.color}` : "";
+  return answer.status === 200 && answer.version
+    ? `answers ${answer.version}${from}`
+    : `answers ${answer.status}${from}`;
+}
+
 export function printStatus(status, write = (line) => process.stdout.write(`${line}\n`)) {
   write(`stack ${status.stack} (manifest ${status.manifest ?? "none"})`);
   for (const s of status.services) {
     const live = s.active ? `${s.liveVersion} on ${s.active}` : "nothing live";
-    write(`  ${s.service}: ${s.url} serves ${live}${s.maintenance ? " (maintenance response on)" : ""}`);
-    write(`    blue: ${s.colors.blue ?? "-"}   green: ${s.colors.green ?? "-"}`);
+    if (!s.live) {
+      write(`  ${s.service}: ${s.url} serves ${live}${s.maintenance ? " (maintenance response on)" : ""}`);
+      write(`    blue: ${s.colors.blue ?? "-"}   green: ${s.colors.green ?? "-"}`);
+      continue;
+    }
+    const { users, router, colors } = s.live;
+    write(
+      `  ${s.service}: ${s.url} ${describeAnswer(users)}${s.maintenance ? " (maintenance response on)" : ""}`,
+    );
+    write(
+      router.error
+        ? `    router: does not answer (${router.error}); its state file says ${live}`
+        : `    router: pid ${router.pid}, routes to ${router.active ?? "nothing"}` +
+            (router.failedOver
+              ? ` (failed over from ${router.failedOver.from} at ${router.failedOver.at})`
+              : ""),
+    );
+    for (const color of ["blue", "green"]) {
+      write(`    ${color}: build ${s.colors[color] ?? "-"}, ${describeAnswer(colors[color])}`);
+    }
   }
   if (status.latestRecord) {
     const r = status.latestRecord;
@@ -90,7 +179,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     options: { stack: { type: "string", default: "local" }, json: { type: "boolean" } },
   });
   try {
-    const status = localStatus(values.stack);
+    const status = await probeLive(localStatus(values.stack));
     if (values.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
     else printStatus(status);
   } catch (error) {

@@ -33,6 +33,7 @@ if (gofmt.status === 0 && gofmt.stdout.trim()) {
   process.exit(1);
 }
 step("unit tests", bin("vitest"), ["run", "--project", "unit"]);
+step("aws step modules against moto_server", bin("vitest"), ["run", "--project", "emulator"]);
 // The kubernetes end-to-end tests need a local cluster's programs and the Pulumi Kubernetes
 // provider: built once per machine (the set-up says how long), then taken from its cache.
 step("kubernetes tools (node scripts/setup.mjs --kubernetes)", process.execPath, [

@@ -2,11 +2,13 @@
 // is started detached, in its own process group, with its output in a log file, and tracked by a
 // pid file next to it. The pid file records the process's start time as the kernel reports it, so
 // a later engine run finds the same process again and never mistakes a recycled pid for it.
+import writeFileAtomic from "write-file-atomic";
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
+import { assertEngineAlive } from "./engine-watch";
 
 export interface ProcessRecord {
   readonly pid: number;
@@ -50,6 +52,15 @@ export function isRunning(record: ProcessRecord): boolean {
   return processStartTicks(record.pid) === record.startTicks;
 }
 
+/**
+ * True when the pid file names a process that no longer runs (false without a pid file). Diffs ask,
+ * so that a plain `pulumi up`, not only one with --refresh, starts a dead router or colour again.
+ */
+export async function diedSince(pidFile: string): Promise<boolean> {
+  const record = await readProcessRecord(pidFile);
+  return record !== undefined && !isRunning(record);
+}
+
 export async function readProcessRecord(pidFile: string): Promise<ProcessRecord | undefined> {
   try {
     return JSON.parse(await readFile(pidFile, "utf8")) as ProcessRecord;
@@ -60,15 +71,14 @@ export async function readProcessRecord(pidFile: string): Promise<ProcessRecord 
 
 async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temp, path);
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Starts `command` detached, logs to `logFile`, records it in `pidFile`. */
 export async function startDetached(args: StartArgs): Promise<ProcessRecord> {
   const [executable, ...rest] = args.command;
   if (!executable) throw new Error("command: expected at least the executable, got an empty list");
+  assertEngineAlive(`starting ${args.command.join(" ")}`);
   await mkdir(dirname(args.logFile), { recursive: true });
   const log = openSync(args.logFile, "a");
   try {

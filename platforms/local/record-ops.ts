@@ -6,8 +6,8 @@
 //
 // The fields the release knows before it runs have the shape components/record-draft.ts builds, so a
 // provider completes that draft with the outcome and validates the whole with `deploymentRecordSchema`.
-import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import writeFileAtomic from "write-file-atomic";
+import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { describeIssue, issuesFromZod } from "../../release/issues";
@@ -264,18 +264,6 @@ export function recordFileStem(record: DeploymentRecord): string {
   return `${record.issue.changeId}-${record.release.version}-${date}`.replace(/[^A-Za-z0-9._+-]/g, "_");
 }
 
-/** Written to a dot-named file in the same folder, then renamed: readers see the old file or the new. */
-async function writeAtomically(path: string, dir: string, content: string): Promise<void> {
-  const temporary = join(dir, `.writing-${randomBytes(6).toString("hex")}`);
-  try {
-    await writeFile(temporary, content, { flag: "wx" });
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-}
-
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
@@ -309,8 +297,8 @@ export async function writeRecord(args: { dir: string; record: DeploymentRecord 
   const jsonPath = join(args.dir, `${name}.json`);
   const markdownPath = join(args.dir, `${name}.md`);
   const json = `${JSON.stringify(record, null, 2)}\n`;
-  await writeAtomically(markdownPath, args.dir, renderRecordMarkdown(record));
-  await writeAtomically(jsonPath, args.dir, json);
+  await writeFileAtomic(markdownPath, renderRecordMarkdown(record));
+  await writeFileAtomic(jsonPath, json);
 
   const latestPath = join(args.dir, LATEST_RECORD_FILE);
   const current = await readFile(latestPath, "utf8").then(
@@ -318,7 +306,7 @@ export async function writeRecord(args: { dir: string; record: DeploymentRecord 
     () => undefined,
   );
   if (current === undefined || !current.ok || Date.parse(current.value.date) <= Date.parse(record.date)) {
-    await writeAtomically(latestPath, args.dir, json);
+    await writeFileAtomic(latestPath, json);
   }
   return { record, jsonPath, markdownPath };
 }

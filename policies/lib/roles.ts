@@ -1,7 +1,9 @@
 // What part of a release a resource plays, independent of the platform that implements it. Quality
 // gates match resources by role, so a platform adds its type tokens here (or, for kubernetes objects,
-// in lib/kubernetes.ts by component label) and every gate applies to it.
+// in lib/kubernetes.ts by component label, and for aws resources in lib/aws.ts) and every gate
+// applies to it.
 import type { PolicyResource } from "@pulumi/policy";
+import { awsRole, awsStepInputs, isAwsType } from "./aws";
 import { isKubernetesType, kubernetesRole, kubernetesStepInputs } from "./kubernetes";
 
 export const RELEASE_ROLES = [
@@ -72,7 +74,11 @@ export function roleOf(
 ): ReleaseRole | undefined {
   for (const role of RELEASE_ROLES) if (ROLE_TYPES[role].includes(type)) return role;
   if (isStructural(type)) return undefined;
-  const labelled = isKubernetesType(type) ? kubernetesRole(type, props) : undefined;
+  const labelled = isKubernetesType(type)
+    ? kubernetesRole(type, props)
+    : isAwsType(type)
+      ? awsRole(type, props)
+      : undefined;
   if (labelled !== undefined) return labelled ?? undefined;
   const qualified = urn.split("::")[2] ?? "";
   const chain = qualified.split("$");
@@ -95,8 +101,13 @@ interface Step {
  * inputs; a kubernetes object carries them in its labels, annotations, images and runner task.
  */
 export function stepInputs(resource: Step): Record<string, unknown> {
-  if (!isKubernetesType(resource.type)) return resource.props;
-  const carried = Object.entries(kubernetesStepInputs(resource.type, resource.props));
+  const carriedBy = isKubernetesType(resource.type)
+    ? kubernetesStepInputs
+    : isAwsType(resource.type)
+      ? awsStepInputs
+      : undefined;
+  if (!carriedBy) return resource.props;
+  const carried = Object.entries(carriedBy(resource.type, resource.props));
   return { ...resource.props, ...Object.fromEntries(carried.filter(([, value]) => value !== undefined)) };
 }
 

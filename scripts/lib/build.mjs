@@ -13,6 +13,7 @@ const sources = [
   "platforms",
   "release",
   "cli",
+  "policies",
   "tsconfig.json",
   "tsconfig.build.json",
 ];

@@ -1,4 +1,5 @@
 // Pulumi mocks that record every resource registration, for unit tests of components and the program.
+import { registrationsSettled } from "./rpcs";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Registration {
@@ -89,7 +90,7 @@ export async function installMocks(
   }
   return {
     registrations,
-    settle: () => new Promise((resolve) => setTimeout(resolve, 50)),
+    settle: registrationsSettled,
   };
 }
 

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { LocalHandlers } from "../provider-factory";
 import {
+  diedSince,
   isRunning,
   readProcessRecord,
   requireFreePorts,
@@ -67,10 +68,15 @@ export async function startRouterProcess(projectDir: string, inputs: RouterInput
 }
 
 export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
-  async diff(_projectDir, _id, olds, news) {
+  async diff(projectDir, _id, olds, news) {
     const replaces = (["service", "dir"] as const).filter((k) => olds[k] !== news[k]);
+    // A router that died is started again by a plain `pulumi up` too, not only after --refresh.
     const changes =
-      replaces.length > 0 || olds.port !== news.port || olds.adminPort !== news.adminPort || !olds.running;
+      replaces.length > 0 ||
+      olds.port !== news.port ||
+      olds.adminPort !== news.adminPort ||
+      !olds.running ||
+      (await diedSince(join(projectDir, olds.dir, "router.pid.json")));
     return { changes, replaces, deleteBeforeReplace: true };
   },
   async create(projectDir, inputs) {

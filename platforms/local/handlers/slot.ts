@@ -5,9 +5,12 @@ import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Color, SlotSpec } from "../../../components/platform";
 import { copyArtifact } from "../artifact-ops";
+import { readRouterState, writeRouterState } from "../router/state";
+import { RouterAdminError, setRouterFallback } from "../router/router-client";
 import { slotPaths } from "../layout";
 import type { LocalHandlers } from "../provider-factory";
 import {
+  diedSince,
   isRunning,
   readProcessRecord,
   requireFreePorts,
@@ -44,9 +47,33 @@ function files(projectDir: string, inputs: SlotInputs) {
   return slotPaths(join(projectDir, inputs.dir));
 }
 
+/**
+ * Tells the service's router that `color` is no longer a warm colour to fall back to, before its
+ * process is stopped or replaced: users must never be sent to a build that has not passed its gate.
+ * Through the router's admin API while it runs; in its state file (which it reads at start) when not.
+ */
+export async function withdrawFallback(slotDir: string, color: Color): Promise<void> {
+  const stateFile = join(dirname(slotDir), "router", "state.json");
+  let state;
+  try {
+    state = await readRouterState(stateFile);
+  } catch {
+    return; // no router yet (a first release) or none left (destroy): nothing to withdraw
+  }
+  if ((state.fallback ?? null) !== color) return;
+  try {
+    await setRouterFallback({ adminPort: state.adminPort }, null);
+  } catch (error) {
+    // Only a router that does not answer is bypassed; anything else is a real failure.
+    if (!(error instanceof RouterAdminError) || error.status !== undefined) throw error;
+    await writeRouterState(stateFile, { ...state, fallback: null });
+  }
+}
+
 /** Stops whatever runs in the colour (also a process an interrupted run left behind), then starts the build. */
 export async function deploySlot(projectDir: string, inputs: SlotInputs): Promise<SlotOutputs> {
   const f = files(projectDir, inputs);
+  await withdrawFallback(f.dir, inputs.color);
   await stopByPidFile(f.pidFile);
   await requireFreePorts(
     [inputs.port],
@@ -73,7 +100,14 @@ export async function deploySlot(projectDir: string, inputs: SlotInputs): Promis
     logFile: f.logFile,
     pidFile: f.pidFile,
   });
-  await waitUntilListening(record, inputs.port, readinessTimeoutMs);
+  try {
+    await waitUntilListening(record, inputs.port, readinessTimeoutMs);
+  } catch (error) {
+    // A build that never listens is not left running untracked: the failed update records nothing
+    // of it, so nothing else would ever stop it.
+    await stopByPidFile(f.pidFile);
+    throw error;
+  }
   // Written last: observe() trusts a spec only when the colour really runs it.
   await writeJsonAtomic(f.specFile, inputs.spec);
   return {
@@ -96,9 +130,13 @@ function sameDeployment(olds: SlotInputs, news: SlotInputs): boolean {
 }
 
 export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = {
-  async diff(_projectDir, _id, olds, news) {
+  async diff(projectDir, _id, olds, news) {
     const replaces = (["service", "color", "dir"] as const).filter((key) => olds[key] !== news[key]);
-    const changes = replaces.length > 0 || !sameDeployment(olds, news) || !olds.running;
+    const changes =
+      replaces.length > 0 ||
+      !sameDeployment(olds, news) ||
+      !olds.running ||
+      (await diedSince(files(projectDir, olds).pidFile));
     return { changes, replaces, deleteBeforeReplace: true };
   },
   async create(projectDir, inputs) {
@@ -114,6 +152,7 @@ export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = {
   },
   async delete(projectDir, _id, props) {
     const f = files(projectDir, props);
+    await withdrawFallback(f.dir, props.color);
     await stopByPidFile(f.pidFile);
     await rm(f.dir, { recursive: true, force: true });
     // A warm colour does not depend on the router, so the router's delete may run first and find

@@ -124,8 +124,49 @@ async function rollBack(
   );
 }
 
+/** How often the bake asks the router whether it failed over by itself. */
+const failoverWatchMs = 250;
+
+/** The router's own switch away from the promoted colour (a burst of failures), if it made one. */
+async function routerFailover(
+  inputs: VerificationInputs,
+): Promise<{ to: Color; at: string; reason: string } | undefined> {
+  try {
+    const failedOver = (await getRouterStatus({ adminPort: inputs.adminPort })).failedOver;
+    return failedOver?.from === inputs.promoted ? failedOver : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function verify(projectDir: string, inputs: VerificationInputs): Promise<VerificationOutputs> {
-  const report = await runVerification({ baseUrl: inputs.url, checks: inputs.checks, ...inputs.spec });
+  // The router retries failed requests on the warm colour, so the probes alone could pass a version
+  // that failed users: the bake ends as soon as the router has failed over, and that is the verdict.
+  const stop = new AbortController();
+  const watch = setInterval(() => {
+    void routerFailover(inputs).then((failover) => failover && stop.abort());
+  }, failoverWatchMs);
+  let report: VerificationReport;
+  try {
+    report = await runVerification({
+      baseUrl: inputs.url,
+      checks: inputs.checks,
+      ...inputs.spec,
+      signal: stop.signal,
+    });
+  } finally {
+    clearInterval(watch);
+  }
+  const failover = await routerFailover(inputs);
+  if (failover) {
+    return rollBack(projectDir, inputs, {
+      ...report,
+      verdict: "failed",
+      trigger: failover.reason.includes("no answer") ? "system-failure" : "errors",
+      message:
+        `The router sent users back to ${failover.to} by itself at ${failover.at} ` + `(${failover.reason}).`,
+    });
+  }
   if (report.verdict !== "passed") return rollBack(projectDir, inputs, report);
   return {
     ...inputs,

@@ -1,6 +1,7 @@
 // A typed client for the router's admin API, for the local platform's providers and for tests.
 // Every call has a timeout and fails with a RouterAdminError that says what was asked and why it failed.
 import { z } from "zod";
+import { assertEngineAlive } from "../engine-watch";
 import {
   type Color,
   type MaintenanceChange,
@@ -57,6 +58,8 @@ async function call<T>(
 ): Promise<T> {
   const url = `http://127.0.0.1:${options.adminPort}${path}`;
   const what = `router admin ${method} ${path}`;
+  // A change of routing is what users see: never made for an engine run that is gone.
+  if (method !== "GET") assertEngineAlive(`sending ${what}`);
   const timeoutMs = (options.timeoutMs ?? 5000) + extraTimeoutMs;
   let response: Response;
   try {
@@ -128,6 +131,11 @@ export function removeRouterUpstream(options: RouterClientOptions, color: Color)
 /** Refused (status 409) when `color` has no upstream. Persisted before it answers. */
 export function switchRouter(options: RouterClientOptions, color: Color): Promise<SwitchResult> {
   return call(options, "POST", "/switch", switchResultSchema, { color });
+}
+
+/** Sets (or with null clears) the warm colour the router may fail over to. */
+export function setRouterFallback(options: RouterClientOptions, color: Color | null): Promise<RouterState> {
+  return call(options, "PUT", "/fallback", routerStateSchema, { color });
 }
 
 export function setRouterMaintenance(

@@ -1,8 +1,12 @@
-// The router process: a public listener that proxies each request to the active colour (through
-// http-proxy-3), and an admin API on loopback that changes the state file and the routing with it.
+// The router process: a public listener that forwards each request to the active colour, and an
+// admin API on loopback that changes the state file and the routing with it. When the active colour
+// fails a request that may be repeated, the request goes once more to the warm colour that served
+// before the last switch; a burst of failures sends every user there (failover.ts has the rules).
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { createProxyServer } from "http-proxy-3";
+import { FailureWindow, isFailure, mayRetry } from "./failover";
+import { attempt, declaredBodyBytes, readBody, relay } from "./forward";
 import {
   type Color,
   type RouterState,
@@ -11,11 +15,16 @@ import {
   colorSchema,
   colors,
   drainBodySchema,
+  failOver,
+  failoverSettings,
+  fallbackBodySchema,
+  fallbackRoute,
   maintenanceBodySchema,
   parseWith,
   readRouterState,
   removeUpstream,
   routeFor,
+  setFallback,
   setMaintenance,
   setUpstream,
   switchBodySchema,
@@ -146,13 +155,67 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
       drainWaiters.push(wake);
     });
 
-  // A keep-alive agent of our own so upstream connections are reused and owned by this router.
-  const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
+  // A keep-alive pool of our own, so upstream connections are reused and owned by this router.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: "lifo" });
+  // WebSocket upgrades go through http-proxy-3; plain requests through forward.ts (see there why).
   const proxy = createProxyServer({ xfwd: true, agent });
   // Every call passes its own error callback; this only keeps a stray error from ending the process.
   proxy.on("error", (error) => say("proxy-error", error.message));
 
-  const handlePublic = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  // The active colour's recent failures; a burst sends every user to the warm colour at once.
+  let failures = new FailureWindow(failoverSettings(state));
+  /**
+   * Counts a failed request of `color`; a burst of them on the active colour sends users to the warm
+   * colour at once. Unlike an admin change, this takes effect before it is written to the file: every
+   * request that arrives meanwhile would meet the failing colour.
+   */
+  const failureOf = (color: Color, what: string) => {
+    if (color !== state.active) return;
+    if (!failures.record(Date.now()) || fallbackRoute(state) === undefined) return;
+    const settings = failoverSettings(state);
+    const reason =
+      `${settings.errorBurst} failed requests within ${settings.windowMs} ms from ${color}` +
+      ` (the last: ${what}); users are sent to the warm colour`;
+    const next = failOver(state, reason, new Date());
+    state = next;
+    failures = new FailureWindow(failoverSettings(next));
+    say("failover", `${color} -> ${next.active ?? "none"}: ${reason}`);
+    writeRouterState(stateFile, next).catch((error: unknown) =>
+      say("failover-not-saved", `${(error as Error).message}; a restarted router would route to ${color}`),
+    );
+  };
+
+  /**
+   * Where a failed request of `color` goes once more: the fallback; or, when users were moved while
+   * it was in flight (a failover, a switch back), the colour they are on now.
+   */
+  const retryTarget = (color: Color): { color: Color; url: string } | undefined => {
+    const warm = fallbackRoute(state);
+    if (warm !== undefined) return warm;
+    const now = routeFor(state);
+    return now.kind === "proxy" && now.color !== color ? { color: now.color, url: now.url } : undefined;
+  };
+
+  const unreachable = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    color: Color,
+    url: string,
+    code: string,
+  ) =>
+    answer(
+      req,
+      res,
+      502,
+      {
+        error: "upstream-unreachable",
+        message: `service ${state.service}: the ${color} upstream at ${url} did not answer (${code})`,
+        color,
+      },
+      { [colorHeader]: color },
+    );
+
+  const handlePublic = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Chosen per request, not per connection: a keep-alive client follows a switch on its next request.
     const route = routeFor(state);
     if (route.kind === "maintenance") {
@@ -171,22 +234,46 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
     }
     const { color, url } = route;
     inFlight[color] += 1;
+    let current: http.ClientRequest | undefined;
     let finished = false;
     res.once("close", () => {
+      if (!res.writableFinished) current?.destroy();
       if (finished) return;
       finished = true;
       inFlight[color] -= 1;
       settle();
     });
-    res.setHeader(colorHeader, color);
-    proxy.web(req, res, { target: url }, (error) => {
-      const code = (error as NodeJS.ErrnoException).code ?? error.message;
-      answer(req, res, 502, {
-        error: "upstream-unreachable",
-        message: `service ${state.service}: the ${color} upstream at ${url} did not answer (${code})`,
-        color,
-      });
-    });
+
+    const retryable =
+      fallbackRoute(state) !== undefined &&
+      mayRetry(failoverSettings(state), req.method ?? "GET", declaredBodyBytes(req));
+    const body = retryable ? await readBody(req) : undefined;
+    const first = await attempt(req, url, agent, body, (upstream) => (current = upstream));
+    const status = first.kind === "answered" ? (first.upstream.statusCode ?? 502) : null;
+    if (!isFailure(status) && first.kind === "answered") {
+      relay(first.upstream, res, { [colorHeader]: color });
+      return;
+    }
+    const what =
+      first.kind === "answered"
+        ? `answered ${status}`
+        : `no answer (${first.error.code ?? first.error.message})`;
+    // Once more on the warm colour, when the request may be repeated and one is there (taken before
+    // this failure is counted: a failover it completes makes the warm colour the active one).
+    const warm = retryable ? retryTarget(color) : undefined;
+    failureOf(color, what);
+    if (warm !== undefined && warm.color !== color && !res.destroyed) {
+      if (first.kind === "answered") first.upstream.resume();
+      const second = await attempt(req, warm.url, agent, body, (upstream) => (current = upstream));
+      if (second.kind === "answered") {
+        relay(second.upstream, res, { [colorHeader]: warm.color, "x-shipgate-retried-from": color });
+        return;
+      }
+      unreachable(req, res, warm.color, warm.url, second.error.code ?? second.error.message);
+      return;
+    }
+    if (first.kind === "answered") relay(first.upstream, res, { [colorHeader]: color });
+    else unreachable(req, res, color, url, first.error.code ?? first.error.message);
   };
 
   const handleUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -211,6 +298,9 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
   /** Every change is written to the file before it takes effect or is answered. */
   const commit = async (next: RouterState) => {
     await writeRouterState(stateFile, next);
+    if (next.active !== state.active || next.failover !== state.failover) {
+      failures = new FailureWindow(failoverSettings(next));
+    }
     state = next;
   };
 
@@ -261,6 +351,13 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
       sendJson(res, 200, { previous: result.previous, active: result.active });
       return;
     }
+    if (method === "PUT" && path === "/fallback") {
+      const body = parseWith(fallbackBodySchema, await readJsonBody(req), "fallback request");
+      await commit(setFallback(state, body.color));
+      say("fallback", body.color ?? "none");
+      sendJson(res, 200, state);
+      return;
+    }
     if (method === "POST" && path === "/maintenance") {
       const body = parseWith(maintenanceBodySchema, await readJsonBody(req), "maintenance request");
       await commit(setMaintenance(state, body));
@@ -282,13 +379,20 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
       });
       return;
     }
-    const known = ["/healthz", "/state", "/switch", "/maintenance", "/drain"].includes(path) || upstreamMatch;
+    const known =
+      ["/healthz", "/state", "/switch", "/maintenance", "/drain", "/fallback"].includes(path) ||
+      upstreamMatch;
     sendJson(res, known ? 405 : 404, {
       error: known ? `method ${method} is not allowed on ${path}` : `no admin route ${method} ${path}`,
     });
   };
 
-  const publicServer = http.createServer(handlePublic);
+  const publicServer = http.createServer((req, res) => {
+    handlePublic(req, res).catch((error: unknown) => {
+      say("public-error", (error as Error).message);
+      res.destroy();
+    });
+  });
   publicServer.on("upgrade", handleUpgrade);
   const adminServer = http.createServer((req, res) => {
     handleAdmin(req, res).catch((error: unknown) => {

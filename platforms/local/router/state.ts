@@ -1,11 +1,12 @@
 // The router's state: one JSON file per service, the single source of truth for which colour serves.
 // Everything here is pure (schema, parsing, transitions) except the two file functions at the end,
 // so the platform code, the router process and the unit tests share one definition.
-import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import writeFileAtomic from "write-file-atomic";
+import { readFile } from "node:fs/promises";
 import { z } from "zod";
 
 import { colors, otherColor, type Color } from "../../../components/platform";
+import { defaultFailoverSettings, failoverSettingsSchema, type FailoverSettings } from "./failover";
 
 export { colors, otherColor, type Color } from "../../../components/platform";
 
@@ -49,6 +50,26 @@ export const routerStateSchema = z.strictObject({
   upstreams: z.strictObject({ blue: upstreamUrlSchema.optional(), green: upstreamUrlSchema.optional() }),
   active: colorSchema.nullable(),
   maintenance: maintenanceSchema,
+  /**
+   * The warm colour that served users before the last switch, which the router may send a failed
+   * request to, or every user after a burst of failures. Absent or null: none (a first release, a
+   * switch back, a colour being replaced, or after a failover).
+   */
+  fallback: colorSchema.nullable().optional(),
+  /** Failover settings; absent means the defaults (failover.ts). */
+  failover: failoverSettingsSchema.optional(),
+  /** The router's own last switch to the fallback since the last deliberate switch, and why. */
+  failedOver: z
+    .strictObject({
+      from: colorSchema,
+      to: colorSchema,
+      at: z.string({ error: "expected an ISO time" }),
+      reason: z
+        .string({ error: "expected a string" })
+        .max(2000, { error: "expected at most 2000 characters" }),
+    })
+    .nullable()
+    .optional(),
 });
 export type RouterState = z.infer<typeof routerStateSchema>;
 
@@ -127,6 +148,7 @@ export function parseRouterState(raw: unknown, source: string): RouterState {
 // Admin request bodies.
 export const switchBodySchema = z.strictObject({ color: colorSchema });
 export const upstreamBodySchema = z.strictObject({ url: upstreamUrlSchema });
+export const fallbackBodySchema = z.strictObject({ color: colorSchema.nullable() });
 export const maintenanceBodySchema = z.strictObject({
   enabled: maintenanceSchema.shape.enabled,
   message: maintenanceSchema.shape.message.optional(),
@@ -155,9 +177,18 @@ export function removeUpstream(state: RouterState, color: Color): RouterState {
     );
   }
   const kept = colors.filter((c) => c !== color && state.upstreams[c] !== undefined);
-  return { ...state, upstreams: Object.fromEntries(kept.map((c) => [c, state.upstreams[c]])) };
+  return {
+    ...state,
+    upstreams: Object.fromEntries(kept.map((c) => [c, state.upstreams[c]])),
+    ...(state.fallback === color ? { fallback: null } : {}),
+  };
 }
 
+/**
+ * Sends users to `color`. The colour that served until now becomes the fallback, except when the
+ * switch goes back to the fallback itself: then the colour switched away from was just judged (a
+ * failed verification, a rollback) and nothing is kept to fall back to.
+ */
 export function switchColor(
   state: RouterState,
   color: Color,
@@ -165,7 +196,59 @@ export function switchColor(
   if (state.upstreams[color] === undefined) {
     throw new RouterConflictError(`cannot switch to ${color}: it has no upstream; register one first`);
   }
-  return { state: { ...state, active: color }, previous: state.active, active: color };
+  if (color === state.active) return { state, previous: state.active, active: color };
+  const fallback = color === state.fallback ? null : state.active;
+  return {
+    state: { ...state, active: color, fallback, failedOver: null },
+    previous: state.active,
+    active: color,
+  };
+}
+
+/**
+ * Sets or clears the fallback. Only a colour with an upstream that is not the active one can be it;
+ * the platform clears it before it stops or replaces that colour's process.
+ */
+export function setFallback(state: RouterState, color: Color | null): RouterState {
+  if (color !== null) {
+    if (state.upstreams[color] === undefined) {
+      throw new RouterConflictError(`cannot fall back to ${color}: it has no upstream; register one first`);
+    }
+    if (state.active === color) {
+      throw new RouterConflictError(`cannot fall back to ${color}: it is the active colour`);
+    }
+  }
+  return { ...state, fallback: color };
+}
+
+/** The failover settings in effect. */
+export function failoverSettings(state: RouterState): FailoverSettings {
+  return state.failover ?? defaultFailoverSettings;
+}
+
+/** The fallback colour and its address, when the router may send users there. */
+export function fallbackRoute(state: RouterState): { color: Color; url: string } | undefined {
+  const color = state.fallback ?? null;
+  if (color === null || color === state.active || state.maintenance.enabled) return undefined;
+  const url = state.upstreams[color];
+  return url === undefined ? undefined : { color, url };
+}
+
+/**
+ * The router's own switch to the fallback after a burst of failures: users go to the warm colour,
+ * the failing one is no longer a fallback, and the reason stays in the state for verification.
+ */
+export function failOver(state: RouterState, reason: string, at: Date): RouterState {
+  const target = fallbackRoute(state);
+  if (target === undefined || state.active === null) {
+    throw new RouterConflictError("cannot fail over: there is no warm colour to fall back to");
+  }
+  return {
+    ...state,
+    active: target.color,
+    fallback: null,
+    failedOver: { from: state.active, to: target.color, at: at.toISOString(), reason: reason.slice(0, 2000) },
+  };
 }
 
 /** Omitted message and retryAfterSeconds keep their current values. */
@@ -229,12 +312,5 @@ export async function readRouterState(path: string): Promise<RouterState> {
 /** Atomic: a reader (or a router restarting) sees the old file or the new one, never half of one. */
 export async function writeRouterState(path: string, state: RouterState): Promise<void> {
   const checked = parseRouterState(state, "the state to write");
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await writeFile(temp, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o644 });
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o644 });
 }

@@ -1,9 +1,11 @@
 // The real program under Pulumi mocks, seen the way the policy analyzer sees it: every registration
 // with its urn, parent, dependencies and property dependencies (the SDK computes them before the
 // request reaches the monitor, so they are the engine's), and the pack's policies evaluated on it.
+import { registrationsSettled } from "../rpcs";
 import * as pulumi from "@pulumi/pulumi";
 import type { EnforcementLevel, Policies, Policy, StackValidationPolicy } from "@pulumi/policy";
 import { vi } from "vitest";
+import type { AwsObserveReader } from "../../../platforms/aws/observe-reader";
 import type { ClusterReader } from "../../../platforms/kubernetes/observe";
 import {
   type GraphNode,
@@ -45,16 +47,6 @@ export interface ProgramRun {
   readonly error?: unknown;
 }
 
-async function settled(count: () => number): Promise<void> {
-  let last = -1;
-  for (let stable = 0; stable < 5;) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const now = count();
-    stable = now === last ? stable + 1 : 0;
-    last = now;
-  }
-}
-
 export interface ProgramOptions {
   readonly stack?: string;
   readonly project?: string;
@@ -63,6 +55,8 @@ export interface ProgramOptions {
    * (a stack with `shipgate:platform: kubernetes` plans from what is live, and unit tests have no cluster).
    */
   readonly clusterReader?: ClusterReader;
+  /** What the aws platform's observe() reads from AWS, in place of its child process. */
+  readonly awsReader?: AwsObserveReader;
 }
 
 /**
@@ -71,7 +65,7 @@ export interface ProgramOptions {
  */
 export async function runProgram(
   config: Record<string, string>,
-  { stack = "local", project = "shipgate", clusterReader }: ProgramOptions = {},
+  { stack = "local", project = "shipgate", clusterReader, awsReader }: ProgramOptions = {},
 ): Promise<ProgramRun> {
   vi.resetModules();
   vi.doUnmock("../../../platforms/kubernetes/observe");
@@ -79,6 +73,13 @@ export async function runProgram(
     vi.doMock("../../../platforms/kubernetes/observe", async (importOriginal) => ({
       ...(await importOriginal<typeof import("../../../platforms/kubernetes/observe")>()),
       kubectlReader: clusterReader,
+    }));
+  }
+  vi.doUnmock("../../../platforms/aws/observe-reader");
+  if (awsReader) {
+    vi.doMock("../../../platforms/aws/observe-reader", async (importOriginal) => ({
+      ...(await importOriginal<typeof import("../../../platforms/aws/observe-reader")>()),
+      awsObserveReader: () => awsReader,
     }));
   }
   const inputs = new Map<string, Record<string, unknown>>();
@@ -127,7 +128,7 @@ export async function runProgram(
   } catch (thrown) {
     error = thrown;
   }
-  await settled(() => resources.length);
+  await registrationsSettled();
   return error === undefined ? { resources } : { resources, error };
 }
 

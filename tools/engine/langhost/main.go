@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	sdk "github.com/pulumi/pulumi/sdk/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -54,7 +55,8 @@ func main() {
 	}
 	flag.Parse()
 
-	host := &languageHost{engineAddress: flag.Arg(0)}
+	host := &languageHost{engineAddress: flag.Arg(0), children: map[*exec.Cmd]struct{}{}}
+	go host.exitWithEngine(os.Getppid())
 
 	cancel := make(chan bool)
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
@@ -81,6 +83,53 @@ type languageHost struct {
 
 	mu            sync.Mutex
 	engineAddress string
+	children      map[*exec.Cmd]struct{}
+}
+
+// engineWatchInterval is how often the host checks that the engine that started it still runs.
+const engineWatchInterval = 200 * time.Millisecond
+
+// exitWithEngine stops the host and the Node.js processes it started (the program, a policy pack)
+// once the engine that started it is gone. An engine that crashes or is killed cannot stop its
+// plugins, and a program or policy pack left running has nobody to answer to: it would hold files
+// and ports, and a program could go on acting for a run that no longer exists. When the engine
+// dies the host is handed to another parent, which is how it notices.
+func (h *languageHost) exitWithEngine(enginePid int) {
+	for range time.Tick(engineWatchInterval) {
+		if os.Getppid() == enginePid {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: the engine (pid %d) is gone; stopping\n", enginePid)
+		h.mu.Lock()
+		for cmd := range h.children {
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+		}
+		h.mu.Unlock()
+		os.Exit(1)
+	}
+}
+
+// start starts a Node.js child that dies with the host: the kernel sends it SIGKILL when the host
+// exits for any reason (the engine stopping it after a run, or a crash), so no program or policy
+// pack outlives the run it belonged to.
+func (h *languageHost) start(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	h.children[cmd] = struct{}{}
+	return nil
+}
+
+// wait waits for a child started with start and forgets it.
+func (h *languageHost) wait(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	h.mu.Lock()
+	delete(h.children, cmd)
+	h.mu.Unlock()
+	return err
 }
 
 func (h *languageHost) engine() string {
@@ -210,7 +259,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	if err != nil {
 		return nil, fmt.Errorf("encoding the stack's secret keys: %w", err)
 	}
-	env := append(os.Environ(),
+	env := append(withCompileCache(os.Environ()),
 		"PULUMI_CONFIG="+string(configJSON),
 		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeysJSON),
 		"PULUMI_NODEJS_TYPESCRIPT="+strconv.FormatBool(boolOption(options, "typescript", true)),
@@ -226,7 +275,11 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	cmd.Stderr = os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
 
-	if err := cmd.Run(); err != nil {
+	err = h.start(cmd)
+	if err == nil {
+		err = h.wait(cmd)
+	}
+	if err != nil {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			if exitErr.ExitCode() == exitCodeUserActionable {
@@ -293,9 +346,14 @@ func (h *languageHost) RunPlugin(
 	cmd.Env = env
 	cmd.Stdout = packStdout
 	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
+	if err := h.start(cmd); err != nil {
 		return fmt.Errorf("starting node for the policy pack in %s: %w", programDir, err)
 	}
+	defer func() {
+		h.mu.Lock()
+		delete(h.children, cmd)
+		h.mu.Unlock()
+	}()
 
 	exitCode := int32(0)
 	if err := proxy.Attach(ctx, cmd); err != nil {
@@ -311,7 +369,7 @@ func (h *languageHost) RunPlugin(
 // policyPackEnv is the environment @pulumi/pulumi reads in a policy pack to learn which stack it is
 // checking (stack tags reach @pulumi/policy through the ConfigureStack call the proxy forwards).
 func policyPackEnv(base []string, stack *pulumirpc.AnalyzerStackConfigureRequest) ([]string, error) {
-	env := append(os.Environ(), base...)
+	env := append(withCompileCache(os.Environ()), base...)
 	if stack == nil {
 		return env, nil
 	}
@@ -331,6 +389,24 @@ func policyPackEnv(base []string, stack *pulumirpc.AnalyzerStackConfigureRequest
 		"PULUMI_NODEJS_STACK="+stack.GetStack(),
 		"PULUMI_NODEJS_DRY_RUN="+strconv.FormatBool(stack.GetDryRun()),
 	), nil
+}
+
+// withCompileCache turns on Node.js's on-disk compile cache (Node.js 22.1 and newer; older versions
+// ignore the variable) for the program and the policy pack, unless the user chose a cache or turned
+// it off. Both load @pulumi/pulumi and, through the runner, the TypeScript compiler: megabytes of
+// JavaScript that V8 would otherwise compile again on every preview and `up`, while the engine
+// waits. The cache is keyed by each file's contents, so a changed file is compiled afresh.
+func withCompileCache(env []string) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "NODE_COMPILE_CACHE=") || strings.HasPrefix(kv, "NODE_DISABLE_COMPILE_CACHE=") {
+			return env
+		}
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return env
+	}
+	return append(env, "NODE_COMPILE_CACHE="+filepath.Join(base, "shipgate", "node-compile-cache"))
 }
 
 // findRunner locates @pulumi/pulumi's entry script `cmd/<name>` by walking up from dir, the way

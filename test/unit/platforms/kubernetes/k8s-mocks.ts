@@ -2,6 +2,7 @@
 // names of the resources it depends on, provider outputs for Jobs (their completion), and a way to
 // stop at one resource as the engine does when the provider fails it (a Job that does not complete):
 // its registration never completes, so nothing that depends on it is ever declared.
+import { registrationsSettled } from "../../rpcs";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface K8sRegistration {
@@ -18,7 +19,8 @@ interface RegisterRequest {
 
 export const jobCompletedAt = "2026-11-23T10:05:00Z";
 
-export async function installK8sMocks(stack: string, fail: (name: string) => boolean = () => false) {
+export async function installK8sMocks(stack: string, failing?: (name: string) => boolean) {
+  const fail = failing ?? (() => false);
   const registrations: K8sRegistration[] = [];
   const dependencies = new Map<string, string[]>();
   pulumi.runtime.setAllConfig({});
@@ -72,6 +74,19 @@ export async function installK8sMocks(stack: string, fail: (name: string) => boo
       if (!found) throw new Error(`no registration named ${name}`);
       return found;
     },
-    settle: () => new Promise<void>((resolve) => setTimeout(resolve, 100)),
+    /**
+     * Everything the program declared has registered. With a failed resource the runtime never
+     * finishes (its dependents wait forever, as the engine's would stop), so then the wait is for the
+     * registrations to stop coming: counted in turns of the event loop, not in time.
+     */
+    settle: async () => {
+      if (!failing) return registrationsSettled();
+      let last = -1;
+      for (let quiet = 0; quiet < 50;) {
+        await new Promise((resolve) => setImmediate(resolve));
+        quiet = registrations.length === last ? quiet + 1 : 0;
+        last = registrations.length;
+      }
+    },
   };
 }

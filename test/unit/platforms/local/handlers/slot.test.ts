@@ -1,6 +1,6 @@
 // The Slot handler: its diff as a plain function, and create/read/update/delete against a temporary
 // project folder with the sample app's real builds, run as real processes on 127.0.0.1.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SlotInputs, type SlotOutputs, handlers } from "../../../../../platforms/local/handlers/slot";
@@ -13,6 +13,20 @@ import {
 import { type TestProject, freePorts, getJson, testProject, crud } from "./helpers";
 
 const ops = crud(handlers);
+
+/** Pids of processes with `arg` among their arguments. */
+function listNodeWithArg(arg: string): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").includes(arg);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 let project: TestProject;
 let port: number;
@@ -147,6 +161,8 @@ describe("Slot create, read, update and delete", () => {
     process.kill(before.pid, "SIGKILL");
     for (let i = 0; i < 50 && isRunning(before); i += 1) await new Promise((r) => setTimeout(r, 20));
     const olds = outputsOf(inputs("1.0.0"));
+    // The diff sees it without a refresh (olds still say running), so a plain `up` restarts it.
+    expect((await handlers.diff(project.dir, "web-blue", olds, inputs("1.0.0"))).changes).toBe(true);
     const read = await ops.read(project.dir, "web-blue", olds);
     expect(read.props?.running).toBe(false);
     expect(
@@ -166,4 +182,16 @@ describe("Slot create, read, update and delete", () => {
     expect(existsSync(join(project.dir, "slots/blue"))).toBe(false);
     expect(existsSync(join(project.dir, "data/web"))).toBe(true);
   });
+
+  it("stops a build that never listens instead of leaving it running untracked", async () => {
+    // The sample build, started with a command that runs but binds no port.
+    const silent = inputs("1.0.0", { command: ["node", "-e", "setInterval(() => undefined, 1000)"] });
+    await expect(ops.create(project.dir, silent)).rejects.toThrow(
+      `did not listen on port ${port} within 20000 ms`,
+    );
+    // Its process is gone, not only its pid file: nothing runs a node with that script any more.
+    expect(listNodeWithArg("setInterval(() => undefined, 1000)")).toEqual([]);
+    expect(existsSync(pidFile())).toBe(false);
+    expect(await portAccepts(port)).toBe(false);
+  }, 40_000);
 });

@@ -1,6 +1,14 @@
 // The Verification handler's diff: post-promotion verification bakes again only for a new release,
-// promotion, address, checks or bake spec.
-import { describe, expect, it } from "vitest";
+// promotion, address, checks or bake spec; and its bake ends, failed, when the router failed over.
+import { readFileSync } from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planColors } from "../../../../../components/colors";
+import { buildRecordDraft } from "../../../../../components/record-draft";
+import { sampleBuild, sampleManifest } from "../../../components/fixtures";
+import { type TestProject, crud, testProject } from "./helpers";
 import {
   type VerificationInputs,
   type VerificationOutputs,
@@ -22,6 +30,19 @@ const inputs: VerificationInputs = {
   webhookUrl: null,
   switchFile: ".shipgate/unit/services/web/switch.json",
 };
+const v2 = sampleManifest("v2");
+const recordDraft = buildRecordDraft({
+  manifest: v2.manifest,
+  digest: v2.digest,
+  stack: "unit",
+  service: "web",
+  plan: planColors(
+    { active: "blue", slots: { blue: sampleBuild(sampleManifest("v1")) } },
+    sampleBuild(v2),
+    "blue-green",
+  ),
+  build: sampleBuild(v2),
+});
 const olds: VerificationOutputs = {
   ...inputs,
   verdict: "passed",
@@ -59,5 +80,91 @@ describe("Verification diff", () => {
         deleteBeforeReplace: false,
       });
     }
+  });
+});
+
+describe("Verification after the router failed over by itself", () => {
+  let project: TestProject;
+  const servers: http.Server[] = [];
+  const listen = async (handler: http.RequestListener): Promise<number> => {
+    const server = http.createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return (server.address() as AddressInfo).port;
+  };
+
+  beforeAll(() => {
+    project = testProject("verification-failover");
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    project.remove();
+  });
+
+  it("fails the bake at once, naming the router's reason, and records the rollback", async () => {
+    const failedOver = {
+      from: "green",
+      to: "blue",
+      at: "2026-11-30T17:00:00.000Z",
+      reason:
+        "5 failed requests within 10000 ms from green (the last: answered 500); users are sent to the warm colour",
+    };
+    // Users' address: every probe passes, as it would once the router answers from blue.
+    const publicPort = await listen((_req, res) => res.writeHead(200).end("ok"));
+    const switches: string[] = [];
+    const adminPort = await listen((req, res) => {
+      const state = {
+        service: "web",
+        listenHost: "127.0.0.1",
+        listenPort: publicPort,
+        adminPort: 1,
+        upstreams: { blue: "http://127.0.0.1:1", green: "http://127.0.0.1:2" },
+        active: "blue",
+        maintenance: { enabled: false, message: "m", retryAfterSeconds: 1 },
+        fallback: null,
+        failedOver,
+      };
+      if (req.method === "POST" && req.url === "/switch") {
+        switches.push("blue");
+        res.writeHead(200, { "content-type": "application/json" }).end('{"previous":"blue","active":"blue"}');
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          ...state,
+          inFlight: { blue: 0, green: 0 },
+          webSockets: { blue: 0, green: 0 },
+          pid: 1,
+          uptimeSeconds: 1,
+        }),
+      );
+    });
+    const started = Date.now();
+    const failure = await crud(handlers)
+      .create(project.dir, {
+        ...inputs,
+        url: `http://127.0.0.1:${publicPort}`,
+        adminPort,
+        spec: { ...inputs.spec, bakeTimeMs: 60_000 },
+        record: recordDraft,
+        switchFile: "switch.json",
+      })
+      .then(
+        () => new Error("the bake passed"),
+        (error: unknown) => error as Error,
+      );
+    // Not the whole minute of bake: the first look at the router ends it.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(failure.message).toMatch(
+      /^post-promotion verification of web \(CHG-1@2\.0\.0\) failed; rollback trigger: errors\. The router sent users back to blue by itself at 2026-11-30T17:00:00\.000Z \(5 failed requests within 10000 ms from green/,
+    );
+    expect(switches).toEqual(["blue"]);
+    const latest = JSON.parse(readFileSync(join(project.dir, "records", "latest.json"), "utf8")) as {
+      outcome: string;
+      rollback: { trigger: string; reason: string };
+    };
+    expect(latest.outcome).toBe("rolled-back");
+    expect(latest.rollback.trigger).toBe("errors");
+    expect(latest.rollback.reason).toMatch(/^The router sent users back to blue by itself/);
   });
 });

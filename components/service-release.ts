@@ -1,0 +1,241 @@
+// One service's part of a release, in order: the maintenance window or the restore when the strategy
+// wants them, the backup, migrations and the candidate colour, the pre-promotion gate, the switch and
+// post-promotion verification. The Release component keeps the order of the whole release and calls
+// this once per service; what it returns is all the record and the stack's outputs need.
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceSettings } from "../contract";
+import type { Manifest } from "../release";
+import { Backup } from "./backup";
+import { BlueGreenService } from "./blue-green-service";
+import { releaseChecks } from "./checks";
+import { planColors, type ColorPlan } from "./colors";
+import { HealthGate } from "./health-gate";
+import { Notification } from "./notification";
+import type { Color, Platform, ReleaseRef, SlotSpec } from "./platform";
+import { buildRecordDraft } from "./record-draft";
+import { TrafficSwitch } from "./traffic-switch";
+import { PostPromotionVerification } from "./verification";
+
+export interface ServiceOutcome {
+  readonly url: pulumi.Output<string>;
+  readonly activeColor: pulumi.Output<string>;
+  readonly version: string;
+  readonly plan: ColorPlan;
+}
+
+/** What happened to one service, as the deployment record keeps it. */
+export interface ServiceResult {
+  readonly backup: { readonly id: string; readonly digest: string; readonly at: string } | null;
+  readonly gate: { readonly verdict: "passed"; readonly rounds: number | null; readonly at: string };
+  readonly switchedAt: string;
+  readonly verification: {
+    readonly verdict: "passed";
+    readonly errorRate: number | null;
+    readonly p95LatencyMs: number | null;
+    readonly at: string;
+  };
+}
+
+export interface ServiceRelease {
+  readonly name: string;
+  readonly outcome: ServiceOutcome;
+  readonly result: pulumi.Output<ServiceResult>;
+  readonly colors: { readonly active: Color; readonly previous: Color | null };
+  /** The last step: the record waits for it. */
+  readonly verification: pulumi.Resource;
+}
+
+export interface ReleaseServiceArgs {
+  /** The Release component: every resource of the service is its child. */
+  readonly parent: pulumi.Resource;
+  readonly platform: Platform;
+  readonly manifest: Manifest;
+  readonly digest: string;
+  readonly stack: string;
+  readonly release: ReleaseRef;
+  readonly component: Manifest["components"][number];
+  readonly settings: ServiceSettings;
+  /** What the service's first step waits for (the anchor and the starting notice). */
+  readonly after: readonly pulumi.Resource[];
+  readonly restoreBackup?: string;
+}
+
+/** The desired build of a manifest component on a stack. */
+export function desiredBuild(component: Manifest["components"][number], settings: ServiceSettings): SlotSpec {
+  const { digest, version } = component.artifact;
+  if (!digest || !version) {
+    throw new Error(
+      `components.${component.name}.artifact: expected both a version and a digest to deploy ${component.name} ` +
+        `(the version finds the build, the digest pins it)`,
+    );
+  }
+  const env: Record<string, string> = {};
+  for (const change of component.configChanges ?? []) {
+    env[change.key] = typeof change.value === "string" ? change.value : JSON.stringify(change.value);
+  }
+  return {
+    version,
+    artifact: { source: settings.artifacts ?? component.artifact.source, version, digest },
+    env,
+  };
+}
+
+/** Declares one service's steps of a release, each after the one before it. */
+export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
+  const { parent, platform, manifest, release, component, settings } = args;
+  const strategy = manifest.strategy.type;
+  const build = desiredBuild(component, settings);
+  const plan = planColors(platform.observe(component.name), build, strategy, {
+    minutes: settings.warmWindowMinutes,
+    now: new Date(),
+  });
+  const after: pulumi.Resource[] = [...args.after];
+
+  if (strategy === "recreate" && plan.live !== null && !plan.reuse) {
+    // The recreate strategy stops the service before anything else, so the backup below is a
+    // copy of data nobody writes to any more: users are told, then get the maintenance response
+    // while requests in flight finish and the running colour stops.
+    const message =
+      manifest.strategy.type === "recreate"
+        ? manifest.strategy.maintenanceWindow.userMessage
+        : `${component.name} is being upgraded to ${build.version}. Please retry shortly.`;
+    const notice = new Notification(
+      `${component.name}-maintenance-notice`,
+      {
+        platform,
+        release,
+        event: { stage: "maintenance", message, severity: "warning", audience: ["users", "support"] },
+      },
+      { parent, dependsOn: [...after] },
+    );
+    after.push(notice);
+    after.push(
+      platform.maintenance(
+        `${component.name}-maintenance`,
+        { service: component.name, stop: plan.candidate, release, message },
+        { parent, dependsOn: [...after] },
+      ).resource,
+    );
+  }
+
+  // A stateful service is backed up before anything changes its data.
+  const backup = settings.stateful
+    ? new Backup(
+        `${component.name}-backup`,
+        { platform, service: component.name, release },
+        { parent, dependsOn: [...after] },
+      )
+    : undefined;
+  if (backup) after.push(backup);
+  if (args.restoreBackup) {
+    // Rollback with data restore: no user may write to the data while it is swapped, so the
+    // restore happens behind the maintenance response; the switch at the end lifts it.
+    const maintenance = platform.maintenance(
+      `${component.name}-restore-window`,
+      {
+        service: component.name,
+        stop: null,
+        release,
+        message: `${component.name} is being restored to ${build.version}. Please retry shortly.`,
+      },
+      { parent, dependsOn: [...after] },
+    );
+    after.push(maintenance.resource);
+    after.push(
+      platform.restore(
+        `${component.name}-restore`,
+        { service: component.name, backupId: args.restoreBackup },
+        { parent, dependsOn: [...after] },
+      ).resource,
+    );
+  }
+
+  const migrations = (component.database?.migrations ?? []).map((m) => m.id);
+  const service = new BlueGreenService(
+    component.name,
+    {
+      platform,
+      service: component.name,
+      plan,
+      build,
+      migrations,
+      release,
+      ...(backup ? { backupId: backup.backupId } : {}),
+    },
+    { parent, dependsOn: after },
+  );
+  const checks = releaseChecks({
+    service: component.name,
+    healthPath: settings.healthPath,
+    version: build.version,
+    maxLatencyMs: settings.maxLatencyMs,
+    smoke: settings.smoke,
+  });
+  const gate = new HealthGate(
+    `${component.name}-gate`,
+    {
+      platform,
+      service: component.name,
+      release,
+      color: plan.candidate,
+      target: service.candidateUrl,
+      artifact: build.artifact,
+      checks,
+      policy: settings.gate,
+    },
+    { parent, dependsOn: [service] },
+  );
+  const traffic = new TrafficSwitch(
+    `${component.name}-switch`,
+    {
+      platform,
+      service: component.name,
+      release,
+      color: plan.candidate,
+      target: service.candidateUrl,
+      warmWindowMinutes: settings.warmWindowMinutes,
+    },
+    { parent, dependsOn: [gate] },
+  );
+  const verification = new PostPromotionVerification(
+    `${component.name}-verify`,
+    {
+      platform,
+      service: component.name,
+      release,
+      url: service.url,
+      checks,
+      spec: settings.verification,
+      promoted: plan.candidate,
+      rollbackTo: plan.live !== null && plan.live !== plan.candidate ? plan.live : null,
+      record: buildRecordDraft({
+        manifest,
+        digest: args.digest,
+        stack: args.stack,
+        service: component.name,
+        plan,
+        build,
+      }),
+    },
+    { parent, dependsOn: [traffic] },
+  );
+  const rollbackTo = plan.live !== null && plan.live !== plan.candidate ? plan.live : null;
+  return {
+    name: component.name,
+    outcome: { url: service.url, activeColor: traffic.active, version: build.version, plan },
+    // pulumi.output waits for every Output inside the object.
+    result: pulumi.output({
+      backup: backup ? { id: backup.backupId, digest: backup.digest, at: backup.createdAt } : null,
+      gate: { verdict: "passed" as const, rounds: gate.rounds, at: gate.passedAt },
+      switchedAt: traffic.switchedAt,
+      verification: {
+        verdict: "passed" as const,
+        errorRate: verification.errorRate,
+        p95LatencyMs: verification.p95LatencyMs,
+        at: verification.verifiedAt,
+      },
+    }),
+    colors: { active: plan.candidate, previous: rollbackTo },
+    verification,
+  };
+}

@@ -1,0 +1,622 @@
+// The aws platform: each service runs as one ECS (Fargate) service per colour behind an Application
+// Load Balancer. Declared infrastructure is @pulumi/aws (router.ts, task definitions, ECS services);
+// the steps that are API calls (gate, switch, bake, snapshot, one-off tasks, maintenance, record,
+// notification) are dynamic resources whose work lives in platforms/aws/handlers and ops (compiled to
+// dist/ and loaded by the provider process at call time). docs/aws.md says why it looks this way.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type {
+  ArtifactRef,
+  BackupStep,
+  PlatformAdapter,
+  Color,
+  GateStep,
+  ObservedService,
+  Platform,
+  PlatformStep,
+  RecordStep,
+  ReleaseRef,
+  RouterStep,
+  SlotSpec,
+  SlotStep,
+  StepOptions,
+  SwitchStep,
+  VerificationStep,
+} from "../../components/platform";
+import { dependencyList } from "../../components/platform";
+import type { ServiceSettings } from "../../contract";
+import { awsConfigSchema, defaultAwsService, type AwsConfig, type AwsServiceConfig } from "./config";
+import { awsNames, slotSpecLabel } from "./names";
+import { awsObserveReader, type AwsObserveReader } from "./observe-reader";
+import type { ObservedAwsService } from "./ops/observe";
+import { stepProvider } from "./provider";
+import { declareServiceRouter, declareShared, type ServiceRouter, type SharedObjects } from "./router";
+
+export { awsConfigSchema, parseAwsConfig, type AwsConfig } from "./config";
+
+/** The kinds of aws step; each has a handlers module `handlers/<kind>.ts` exporting `handlers`. */
+export const awsKinds = [
+  "Gate",
+  "Switch",
+  "Verification",
+  "Backup",
+  "Task",
+  "Maintenance",
+  "Scale",
+  "Record",
+  "Notification",
+] as const;
+export type AwsKind = (typeof awsKinds)[number];
+
+export function awsType(kind: AwsKind): string {
+  return `pulumi-nodejs:dynamic/shipgate/aws:${kind}`;
+}
+
+/** An aws step: inputs as given, plus the named outputs its handler fills in. */
+class AwsStep extends pulumi.dynamic.Resource {
+  constructor(
+    kind: AwsKind,
+    name: string,
+    inputs: Record<string, unknown>,
+    outputs: readonly string[],
+    opts: pulumi.CustomResourceOptions,
+  ) {
+    const props: Record<string, unknown> = { ...inputs };
+    for (const key of outputs) props[key] = undefined;
+    const module = `dist/platforms/aws/handlers/${kind.toLowerCase()}.js`;
+    super(stepProvider(module), name, props, opts, "shipgate/aws", kind);
+  }
+
+  output<T>(key: string): pulumi.Output<T> {
+    return (this as unknown as Record<string, pulumi.Output<T>>)[key] as pulumi.Output<T>;
+  }
+}
+
+export interface AwsPlatformArgs {
+  /** The project folder: observe() runs dist/platforms/aws/observe-main.js from it. */
+  readonly projectDir: string;
+  /** `shipgate:aws`, validated by parseAwsConfig. */
+  readonly config: AwsConfig;
+  /** `shipgate:services`: health path, gate and verification settings, smoke checks. */
+  readonly services: Readonly<Record<string, ServiceSettings>>;
+  /** Reads what AWS runs for observe(); a read-only child process by default. */
+  readonly reader?: AwsObserveReader;
+}
+
+const minutes = (n: number) => n * 60_000;
+
+export class AwsPlatform implements Platform {
+  public readonly name = "aws" as const;
+  private readonly observed = new Map<string, ObservedAwsService>();
+  private readonly routers = new Map<string, ServiceRouter>();
+  /** Colours a maintenance window of this run stops: their slot is scaled back up before its gate. */
+  private readonly stopped = new Map<string, Color>();
+  private shared?: SharedObjects;
+
+  constructor(private readonly args: AwsPlatformArgs) {}
+
+  private get config(): AwsConfig {
+    return this.args.config;
+  }
+
+  /** Where the step modules send their calls (never credentials: the default chain provides those). */
+  private get target() {
+    return { region: this.config.region, endpoint: this.config.endpoint ?? null };
+  }
+
+  private settings(service: string): ServiceSettings {
+    const settings = this.args.services[service];
+    if (!settings) {
+      throw new Error(
+        `shipgate:services.${service}: the manifest releases "${service}" but the stack's config does not say how it ` +
+          `runs (expected at least a port). Add it under shipgate:services in the stack's config.`,
+      );
+    }
+    return settings;
+  }
+
+  private service(service: string): AwsServiceConfig {
+    return this.config.services[service] ?? defaultAwsService;
+  }
+
+  private ensureShared(opts: StepOptions): SharedObjects {
+    this.shared ??= declareShared(this.config, dependencyList(opts.dependsOn));
+    return this.shared;
+  }
+
+  private router$(service: string, opts: StepOptions): ServiceRouter {
+    const found = this.routers.get(service);
+    if (found) return found;
+    const router = declareServiceRouter(this.config, this.ensureShared(opts), {
+      service,
+      settings: this.settings(service),
+      aws: this.service(service),
+    });
+    this.routers.set(service, router);
+    return router;
+  }
+
+  /** A step's options: its parent and predecessors, plus the stack's provider. */
+  private opts(opts: StepOptions, after: pulumi.Input<pulumi.Resource>[] = []): pulumi.CustomResourceOptions {
+    const deps = [...dependencyList(opts.dependsOn), ...after];
+    return {
+      parent: opts.parent,
+      provider: this.ensureShared(opts).provider,
+      ...(deps.length > 0 ? { dependsOn: deps } : {}),
+    };
+  }
+
+  /** A dynamic step's options: no aws provider (it is not an aws resource). */
+  private stepOpts(
+    opts: StepOptions,
+    after: pulumi.Input<pulumi.Resource>[] = [],
+  ): pulumi.CustomResourceOptions {
+    const deps = [...dependencyList(opts.dependsOn), ...after];
+    return { parent: opts.parent, ...(deps.length > 0 ? { dependsOn: deps } : {}) };
+  }
+
+  private targetGroupArns(router: ServiceRouter) {
+    return pulumi
+      .all([router.targetGroups.blue.arn, router.targetGroups.green.arn])
+      .apply(([blue, green]) => ({ blue, green }));
+  }
+
+  /**
+   * Which colour users reach and what each colour runs, read from AWS with read-only calls (see
+   * ops/observe.ts), in previews too. AWS is the truth, so a switch back made by a failed bake is seen
+   * by the very next preview or update.
+   */
+  observe(service: string): ObservedService {
+    return this.observeService(service);
+  }
+
+  private observeService(service: string): ObservedAwsService {
+    const cached = this.observed.get(service);
+    if (cached) return cached;
+    const observed = (this.args.reader ?? awsObserveReader(this.args.projectDir))({
+      aws: this.target,
+      prefix: this.config.namePrefix,
+      service,
+      cluster: this.config.cluster,
+      productionPort: this.service(service).listenerPort,
+    });
+    this.observed.set(service, observed);
+    return observed;
+  }
+
+  router(_name: string, args: { service: string }, opts: StepOptions): RouterStep {
+    const router = this.router$(args.service, opts);
+    return { resource: router.productionRule, url: router.url };
+  }
+
+  slot(name: string, args: { service: string; color: Color; spec: SlotSpec }, opts: StepOptions): SlotStep {
+    const { service, color, spec } = args;
+    const settings = this.service(service);
+    const router = this.router$(service, opts);
+    const shared = this.ensureShared(opts);
+    const names = awsNames(this.config.namePrefix, service);
+    const environment = [
+      ...Object.keys(spec.env)
+        .sort()
+        .map((key) => ({ name: key, value: spec.env[key] as string })),
+      { name: "SHIPGATE_COLOR", value: color },
+      { name: "SHIPGATE_VERSION", value: spec.version },
+      { name: "PORT", value: String(settings.containerPort) },
+    ];
+    const taskDefinition = new aws.ecs.TaskDefinition(
+      `${name}-task`,
+      {
+        family: names.family(color),
+        tags: { "shipgate:service": service, "shipgate:color": color, "shipgate:version": spec.version },
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(settings.cpu),
+        memory: String(settings.memory),
+        executionRoleArn: this.config.roles.executionRoleArn,
+        ...(this.config.roles.taskRoleArn ? { taskRoleArn: this.config.roles.taskRoleArn } : {}),
+        containerDefinitions: pulumi.jsonStringify([
+          {
+            name: service,
+            // Pinned by digest, never a tag: the build the gate checked is the build users get.
+            image: `${spec.artifact.source}@${spec.artifact.digest}`,
+            essential: true,
+            ...(settings.command ? { command: settings.command } : {}),
+            portMappings: [{ containerPort: settings.containerPort, protocol: "tcp" }],
+            environment,
+            secrets: Object.entries(settings.secrets).map(([key, valueFrom]) => ({ name: key, valueFrom })),
+            // The slot spec rides along, so observe() reads what this colour runs from AWS itself.
+            dockerLabels: { [slotSpecLabel]: JSON.stringify(spec) },
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": router.logGroup.name,
+                "awslogs-region": this.config.region,
+                "awslogs-stream-prefix": color,
+              },
+            },
+          },
+        ]),
+      },
+      this.opts(opts),
+    );
+    const ecsService = new aws.ecs.Service(
+      name,
+      {
+        name: names.ecsService(color),
+        cluster: this.config.cluster,
+        taskDefinition: taskDefinition.arn,
+        desiredCount: settings.desiredCount,
+        launchType: "FARGATE",
+        networkConfiguration: {
+          subnets: this.config.network.subnetIds,
+          securityGroups: [shared.tasksSecurityGroup.id],
+          assignPublicIp: this.config.network.assignPublicIp,
+        },
+        loadBalancers: [
+          {
+            targetGroupArn: router.targetGroups[color].arn,
+            containerName: service,
+            containerPort: settings.containerPort,
+          },
+        ],
+        // The slot is ready when every task is healthy in its target group; a build that never gets
+        // there is rolled back by ECS and fails the update before any gate.
+        waitForSteadyState: true,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        healthCheckGracePeriodSeconds: 30,
+        propagateTags: "SERVICE",
+        tags: { "shipgate:service": service, "shipgate:color": color, "shipgate:version": spec.version },
+      },
+      {
+        ...this.opts(opts, [router.testRule]),
+        customTimeouts: {
+          create: `${this.config.deployTimeoutMinutes}m`,
+          update: `${this.config.deployTimeoutMinutes}m`,
+        },
+      },
+    );
+    let ready: pulumi.Resource = ecsService;
+    if (this.stopped.get(service) === color) {
+      ready = new AwsStep(
+        "Scale",
+        `${name}-restart`,
+        {
+          aws: this.target,
+          cluster: this.config.cluster,
+          service: names.ecsService(color),
+          desiredCount: settings.desiredCount,
+          releaseKey: spec.version,
+          timeoutMs: minutes(this.config.deployTimeoutMinutes),
+        },
+        ["runningCount"],
+        this.stepOpts(opts, [ecsService]),
+      );
+    }
+    return { resource: ready, url: router.testUrl };
+  }
+
+  backup(name: string, args: { service: string; release: ReleaseRef }, opts: StepOptions): BackupStep {
+    const { service, release } = args;
+    const database = this.service(service).database;
+    if (!database) {
+      throw new Error(
+        `shipgate:aws.services.${service}.database: ${service} is stateful (shipgate:services.${service}.stateful) but ` +
+          `names no database to snapshot; expected {kind: instance|cluster, identifier}, or set stateful: false`,
+      );
+    }
+    const resource = new AwsStep(
+      "Backup",
+      name,
+      {
+        aws: this.target,
+        service,
+        releaseKey: release.key,
+        changeId: release.changeId,
+        version: release.version,
+        database: { kind: database.kind, identifier: database.identifier },
+        timeoutMs: minutes(database.snapshotTimeoutMinutes),
+      },
+      ["backupId", "arn", "digest", "createdAt"],
+      // Snapshots outlive the stack's resources: a later release or a destroy never deletes one.
+      { ...this.stepOpts(opts), protect: true, retainOnDelete: true },
+    );
+    return {
+      resource,
+      backupId: resource.output<string>("backupId"),
+      digest: resource.output<string>("digest"),
+      createdAt: resource.output<string>("createdAt"),
+    };
+  }
+
+  /** Refused: restoring an RDS snapshot means a new database and re-pointing the service at it. */
+  restore(_name: string, args: { service: string; backupId: string }, _opts: StepOptions): PlatformStep {
+    throw new Error(
+      `${args.service}: rollback with data restore (snapshot ${args.backupId}) is not supported on the aws platform: ` +
+        `restoring an RDS snapshot creates a new database, which the service would have to be re-pointed at. Restore it ` +
+        `with \`aws rds restore-db-instance-from-db-snapshot\` (docs/aws.md), point the service's secret at the new ` +
+        `database, and release without --restore-data. Nothing was changed.`,
+    );
+  }
+
+  migration(name: string, args: Parameters<Platform["migration"]>[1], opts: StepOptions): PlatformStep {
+    const settings = this.service(args.service);
+    if (!settings.migrationCommand) {
+      throw new Error(
+        `shipgate:aws.services.${args.service}.migrationCommand: the release migrates data (${args.migrations.join(", ")}) ` +
+          `but the stack does not say how; expected a command run in the release's image as a one-off ECS task`,
+      );
+    }
+    const router = this.router$(args.service, opts);
+    const shared = this.ensureShared(opts);
+    const taskDefinition = this.oneOffTask(
+      `${name}-task`,
+      args.service,
+      args.artifact,
+      router,
+      settings,
+      opts,
+    );
+    const resource = new AwsStep(
+      "Task",
+      name,
+      {
+        aws: this.target,
+        service: args.service,
+        purpose: "migration",
+        digest: args.artifact.digest,
+        migrations: [...args.migrations],
+        runKey: `${args.artifact.version}@${args.artifact.digest} ${args.migrations.join(",")}`,
+        run: {
+          cluster: this.config.cluster,
+          taskDefinition: taskDefinition.arn,
+          subnets: this.config.network.subnetIds,
+          securityGroups: [shared.tasksSecurityGroup.id],
+          assignPublicIp: this.config.network.assignPublicIp,
+          container: {
+            name: args.service,
+            command: settings.migrationCommand,
+            environment: { MIGRATIONS: args.migrations.join(","), BACKUP_ID: args.backupId },
+          },
+          startedBy: `shipgate-migration`,
+        },
+        timeoutMs: minutes(this.config.deployTimeoutMinutes),
+      },
+      ["taskArn", "summary", "stoppedAt"],
+      this.stepOpts(opts, [taskDefinition]),
+    );
+    return { resource };
+  }
+
+  private oneOffTask(
+    name: string,
+    service: string,
+    artifact: ArtifactRef,
+    router: ServiceRouter,
+    settings: AwsServiceConfig,
+    opts: StepOptions,
+  ): aws.ecs.TaskDefinition {
+    return new aws.ecs.TaskDefinition(
+      name,
+      {
+        family: awsNames(this.config.namePrefix, service).taskFamily("migrate"),
+        tags: { "shipgate:service": service, "shipgate:purpose": "migration" },
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(settings.cpu),
+        memory: String(settings.memory),
+        executionRoleArn: this.config.roles.executionRoleArn,
+        ...(this.config.roles.taskRoleArn ? { taskRoleArn: this.config.roles.taskRoleArn } : {}),
+        containerDefinitions: pulumi.jsonStringify([
+          {
+            name: service,
+            image: `${artifact.source}@${artifact.digest}`,
+            essential: true,
+            secrets: Object.entries(settings.secrets).map(([key, valueFrom]) => ({ name: key, valueFrom })),
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": router.logGroup.name,
+                "awslogs-region": this.config.region,
+                "awslogs-stream-prefix": "migrate",
+              },
+            },
+          },
+        ]),
+      },
+      this.opts(opts),
+    );
+  }
+
+  maintenance(name: string, args: Parameters<Platform["maintenance"]>[1], opts: StepOptions): PlatformStep {
+    const router = this.router$(args.service, opts);
+    const names = awsNames(this.config.namePrefix, args.service);
+    if (args.stop) this.stopped.set(args.service, args.stop);
+    const resource = new AwsStep(
+      "Maintenance",
+      name,
+      {
+        aws: this.target,
+        service: args.service,
+        releaseKey: args.release.key,
+        ruleArn: router.productionRule.arn,
+        message: args.message,
+        stop: args.stop ? { cluster: this.config.cluster, service: names.ecsService(args.stop) } : null,
+        timeoutMs: minutes(this.config.deployTimeoutMinutes),
+      },
+      ["startedAt"],
+      this.stepOpts(opts, [router.productionRule]),
+    );
+    return { resource };
+  }
+
+  gate(name: string, args: Parameters<Platform["gate"]>[1], opts: StepOptions): GateStep {
+    const router = this.router$(args.service, opts);
+    const resource = new AwsStep(
+      "Gate",
+      name,
+      {
+        aws: this.target,
+        testRuleArn: router.testRule.arn,
+        targetGroups: this.targetGroupArns(router),
+        service: args.service,
+        releaseKey: args.release.key,
+        target: args.target,
+        candidate: args.color,
+        digest: args.artifact.digest,
+        checks: args.checks,
+        policy: args.policy,
+        rolledBackAt: this.observeService(args.service).rolledBackAt,
+      },
+      ["verdict", "rounds", "passedAt"],
+      this.stepOpts(opts, [router.testRule]),
+    );
+    return {
+      resource,
+      verdict: resource.output<"passed">("verdict"),
+      rounds: resource.output<number>("rounds"),
+      passedAt: resource.output<string>("passedAt"),
+    };
+  }
+
+  trafficSwitch(name: string, args: Parameters<Platform["trafficSwitch"]>[1], opts: StepOptions): SwitchStep {
+    const router = this.router$(args.service, opts);
+    const resource = new AwsStep(
+      "Switch",
+      name,
+      {
+        aws: this.target,
+        service: args.service,
+        releaseKey: args.release.key,
+        ruleArn: router.productionRule.arn,
+        targetGroups: this.targetGroupArns(router),
+        color: args.color,
+        warmWindowMinutes: args.warmWindowMinutes,
+        rolledBackAt: this.observeService(args.service).rolledBackAt,
+      },
+      ["active", "previous", "switchedAt"],
+      this.stepOpts(opts, [router.productionRule]),
+    );
+    return {
+      resource,
+      active: resource.output<Color>("active"),
+      switchedAt: resource.output<string>("switchedAt"),
+    };
+  }
+
+  verification(
+    name: string,
+    args: Parameters<Platform["verification"]>[1],
+    opts: StepOptions,
+  ): VerificationStep {
+    const router = this.router$(args.service, opts);
+    const shared = this.ensureShared(opts);
+    const resource = new AwsStep(
+      "Verification",
+      name,
+      {
+        aws: this.target,
+        service: args.service,
+        releaseKey: args.release.key,
+        url: args.url,
+        checks: args.checks,
+        spec: args.spec,
+        promoted: args.promoted,
+        rollbackTo: args.rollbackTo,
+        ruleArn: router.productionRule.arn,
+        targetGroups: this.targetGroupArns(router),
+        loadBalancerArn: shared.loadBalancerArn,
+        alarms: router.alarms
+          .filter((alarm) => alarm.color === args.promoted)
+          .map((alarm) => ({ name: alarm.name, measures: alarm.measures })),
+        record: args.record,
+        bucket: shared.bucket.bucket,
+        recordsPrefix: "records/",
+        topicArn: shared.topic.arn,
+        rolledBackAt: this.observeService(args.service).rolledBackAt,
+      },
+      ["verdict", "errorRate", "p95LatencyMs", "verifiedAt"],
+      this.stepOpts(opts),
+    );
+    return {
+      resource,
+      verdict: resource.output<"passed">("verdict"),
+      errorRate: resource.output<number>("errorRate"),
+      p95LatencyMs: resource.output<number | null>("p95LatencyMs"),
+      verifiedAt: resource.output<string>("verifiedAt"),
+    };
+  }
+
+  record(name: string, args: Parameters<Platform["record"]>[1], opts: StepOptions): RecordStep {
+    const shared = this.ensureShared(opts);
+    const resource = new AwsStep(
+      "Record",
+      name,
+      {
+        aws: this.target,
+        bucket: shared.bucket.bucket,
+        prefix: "records/",
+        releaseKey: args.release.key,
+        record: args.record,
+      },
+      ["jsonKey", "markdownKey", "location"],
+      // Records are documentation: deleting the resource keeps the objects (the handler never deletes).
+      { ...this.stepOpts(opts), retainOnDelete: true },
+    );
+    return { resource, location: resource.output<string>("location") };
+  }
+
+  notification(name: string, args: Parameters<Platform["notification"]>[1], opts: StepOptions): PlatformStep {
+    const shared = this.ensureShared(opts);
+    const resource = new AwsStep(
+      "Notification",
+      name,
+      {
+        aws: this.target,
+        topicArn: shared.topic.arn,
+        // Known at preview (the topic's ARN is not on a first release), so policies see the channel.
+        channel: `sns:${this.config.namePrefix}-releases`,
+        releaseKey: args.release.key,
+        changeId: args.release.changeId,
+        version: args.release.version,
+        event: args.event,
+      },
+      ["sentAt", "delivery"],
+      this.stepOpts(opts),
+    );
+    return { resource };
+  }
+}
+
+/**
+ * The aws platform as the program composes it: its settings are `shipgate:aws`. What the settings
+ * alone cannot say is checked against the stack's services here, before anything is declared.
+ */
+export const awsAdapter: PlatformAdapter = {
+  name: "aws",
+  settingsSchema: awsConfigSchema,
+  create: (context) => {
+    // Validated by settingsSchema when the stack's config was read.
+    const config = context.settings as AwsConfig;
+    const problems: string[] = [];
+    if (context.webhookUrl) {
+      problems.push(
+        "shipgate:notifications.webhookUrl: expected no webhook on the aws platform: it notifies through the " +
+          "stack's SNS topic; subscribe the webhook to the topic (an HTTPS subscription) and remove this key",
+      );
+    }
+    for (const [service, settings] of Object.entries(context.services)) {
+      if (settings.stateful && !config.services[service]?.database) {
+        problems.push(
+          `shipgate:aws.services.${service}.database: expected the RDS database to snapshot before each release, ` +
+            `since shipgate:services.${service}.stateful is true (or set it to false)`,
+        );
+      }
+    }
+    if (problems.length > 0) {
+      throw new Error(
+        `Invalid aws platform config for stack "${context.stack}":\n  - ${problems.join("\n  - ")}`,
+      );
+    }
+    return new AwsPlatform({ projectDir: context.projectDir, config, services: context.services });
+  },
+};

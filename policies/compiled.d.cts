@@ -1,0 +1,3 @@
+export declare const packSources: readonly string[];
+export declare function compiledEntry(root: string): string;
+export declare function compiledIsCurrent(root: string): boolean;
