@@ -5,21 +5,17 @@
 //   2. the CLI and shipgate's Node.js language host built from the Go module proxy at exactly the
 //      SDK's version (tools/engine/go.mod), reused from a machine-wide cache when already built.
 // Plain Node.js with no dependencies, so that it runs on a fresh clone.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
-  chmodSync,
   copyFileSync,
   existsSync,
-  linkSync,
   mkdirSync,
   readFileSync,
   realpathSync,
-  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import {
   chosenEngine,
@@ -33,6 +29,16 @@ import {
   versionFits,
   versionParts,
 } from "./lib/engine.mjs";
+import {
+  buildStaging,
+  complete,
+  goBuild,
+  goVersion,
+  installFiles,
+  machineCacheDir,
+  pinnedGoEnv,
+  seconds,
+} from "./lib/gobuild.mjs";
 
 const engineFiles = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"];
 const started = Date.now();
@@ -44,10 +50,6 @@ function log(message) {
 function fail(message) {
   process.stderr.write(`\nsetup failed: ${message}\n`);
   process.exit(1);
-}
-
-function seconds(since) {
-  return `${((Date.now() - since) / 1000).toFixed(1)}s`;
 }
 
 // ---------------------------------------------------------------- Node.js packages
@@ -106,102 +108,17 @@ function engineOnPath(required) {
   return { source: "path", version: found.replace(/^v/, ""), binDir };
 }
 
-function goVersion() {
-  try {
-    return execFileSync("go", ["env", "GOVERSION"], { encoding: "utf8" }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-function machineCacheDir() {
-  const configured = process.env.SHIPGATE_ENGINE_CACHE;
-  if (configured === "off") return undefined;
-  if (configured) return configured;
-  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
-  return join(base, "shipgate", "engine");
-}
-
-function complete(dir) {
-  return engineFiles.every((file) => existsSync(join(dir, file)));
-}
-
-/** Hard-links (or copies, across file systems) the engine's files from one folder to another. */
-function installFiles(fromDir, toDir) {
-  const staging = `${toDir}.partial-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  for (const file of engineFiles) {
-    try {
-      linkSync(join(fromDir, file), join(staging, file));
-    } catch {
-      copyFileSync(join(fromDir, file), join(staging, file));
-    }
-    chmodSync(join(staging, file), 0o755);
-  }
-  rmSync(toDir, { recursive: true, force: true });
-  mkdirSync(dirname(toDir), { recursive: true });
-  renameSync(staging, toDir);
-}
-
-function goBuild(label, args, env) {
-  return new Promise((resolvePromise, reject) => {
-    const t = Date.now();
-    let compiled = 0;
-    let last = "";
-    let errors = "";
-    const child = spawn("go", ["build", "-v", ...args], { cwd: engineSourceDir, env });
-    const tty = process.stderr.isTTY;
-    const report = () => {
-      const line = `  ${label}: ${compiled} packages compiled, ${seconds(t)}${last ? ` (${last})` : ""}`;
-      if (tty)
-        process.stderr.write(
-          `\r${line.slice(0, process.stderr.columns - 1).padEnd(process.stderr.columns - 1)}`,
-        );
-      else process.stderr.write(`${line}\n`);
-    };
-    const timer = setInterval(report, tty ? 1000 : 20_000);
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk) => {
-      for (const line of chunk.split("\n")) {
-        if (!line) continue;
-        if (/^[\w.-]+(\/[\w.~-]+)+$/.test(line) || /^[\w-]+$/.test(line)) {
-          compiled += 1;
-          last = line;
-        } else {
-          errors += `${line}\n`;
-        }
-      }
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearInterval(timer);
-      if (tty) process.stderr.write("\n");
-      if (code === 0) {
-        log(`${label}: built in ${seconds(t)}`);
-        resolvePromise();
-      } else {
-        reject(new Error(`go build of ${label} failed (exit ${code}):\n${errors}`));
-      }
-    });
-  });
+function engineCacheDir() {
+  return machineCacheDir("engine", "SHIPGATE_ENGINE_CACHE");
 }
 
 async function buildEngine(version, key, intoDir) {
-  const staging = `${intoDir}.build-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  const env = {
-    ...process.env,
-    // go.sum in tools/engine pins every module; it is the trust anchor, so no checksum database is
-    // needed (none is reachable from every machine this runs on).
-    GOSUMDB: "off",
-    GOFLAGS: "-mod=readonly -buildvcs=false",
-  };
+  const staging = buildStaging(intoDir);
+  const env = pinnedGoEnv();
   log(`building the Pulumi engine v${version} from Go modules (${key}); the first build takes a few minutes`);
-  await goBuild(
-    `pulumi CLI v${version}`,
-    [
+  await goBuild({
+    label: `pulumi CLI v${version}`,
+    args: [
       "-trimpath",
       "-ldflags",
       `-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${version}`,
@@ -209,11 +126,13 @@ async function buildEngine(version, key, intoDir) {
       join(staging, "pulumi"),
       "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
     ],
+    cwd: engineSourceDir,
     env,
-  );
-  await goBuild(
-    "Node.js language host",
-    [
+    log,
+  });
+  await goBuild({
+    label: "Node.js language host",
+    args: [
       "-trimpath",
       "-ldflags",
       `-s -w -X main.version=${version}`,
@@ -221,13 +140,15 @@ async function buildEngine(version, key, intoDir) {
       join(staging, "pulumi-language-nodejs"),
       "./langhost",
     ],
+    cwd: engineSourceDir,
     env,
-  );
+    log,
+  });
   copyFileSync(
     join(engineSourceDir, "pulumi-resource-pulumi-nodejs"),
     join(staging, "pulumi-resource-pulumi-nodejs"),
   );
-  installFiles(staging, intoDir);
+  installFiles(engineFiles, staging, intoDir);
   rmSync(staging, { recursive: true, force: true });
 }
 
@@ -273,10 +194,10 @@ async function ensureEngine() {
   }
 
   const binDir = join(toolsDir, "engine", key, "bin");
-  const cacheRoot = machineCacheDir();
+  const cacheRoot = engineCacheDir();
   const cached = cacheRoot ? join(cacheRoot, key) : undefined;
-  if (cached && complete(cached)) {
-    installFiles(cached, binDir);
+  if (cached && complete(cached, engineFiles)) {
+    installFiles(engineFiles, cached, binDir);
     log(`engine: v${required} from the machine cache (${cached})`);
   } else {
     try {
@@ -290,7 +211,7 @@ async function ensureEngine() {
     }
     if (cached) {
       try {
-        installFiles(binDir, cached);
+        installFiles(engineFiles, binDir, cached);
       } catch (error) {
         log(`could not fill the machine cache ${cached}: ${error.message} (the build is still used)`);
       }
@@ -320,4 +241,27 @@ const sampleApp = spawnSync(process.execPath, [join(root, "scripts", "build-samp
 });
 if (sampleApp.status !== 0) fail(`building the sample app failed:\n${sampleApp.stderr}`);
 log("sample app builds: .shipgate/artifacts/sample-app/");
+// `--kubernetes`: also the programs of the local Kubernetes cluster and the Pulumi Kubernetes
+// provider, which only the kubernetes end-to-end tests need (a first build takes long).
+if (process.argv.includes("--kubernetes")) await ensureKubernetes();
 log(`ready in ${seconds(started)}`);
+
+async function ensureKubernetes() {
+  const { ensureKubernetesTools, providerVersion } = await import("./lib/kubernetes-tools.mjs");
+  const sdkPath = join(root, "node_modules", "@pulumi", "kubernetes", "package.json");
+  const sdk = JSON.parse(readFileSync(sdkPath, "utf8")).version;
+  if (sdk !== providerVersion) {
+    fail(
+      `@pulumi/kubernetes is ${sdk} but the provider built from tools/cluster/provider is ${providerVersion}: ` +
+        `the SDK and the plugin must agree. Pin it with \`npm install --save-exact @pulumi/kubernetes@${providerVersion}\`.`,
+    );
+  }
+  try {
+    await ensureKubernetesTools(log);
+  } catch (error) {
+    fail(
+      `${error.message}\nThe kubernetes tools are built from the Go module proxy: check that it is reachable ` +
+        `(go env GOPROXY) and run \`node scripts/setup.mjs --kubernetes\` again.`,
+    );
+  }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: every check the project has, in order, stopping at the first that fails:
 // compile, type-check (strict, tests included), lint and format, unit tests, then end-to-end tests
-// on the real engine. The set-up has already run (npm test runs it first).
+// on the real engine. The set-up has already run (npm test runs it first); the kubernetes tools
+// are added to it just before the end-to-end tests.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { buildIfStale } from "./lib/build.mjs";
@@ -33,4 +34,10 @@ if (gofmt.status === 0 && gofmt.stdout.trim()) {
 }
 step("unit tests", bin("vitest"), ["run", "--project", "unit"]);
 step("aws step modules against moto_server", bin("vitest"), ["run", "--project", "emulator"]);
+// The kubernetes end-to-end tests need a local cluster's programs and the Pulumi Kubernetes
+// provider: built once per machine (the set-up says how long), then taken from its cache.
+step("kubernetes tools (node scripts/setup.mjs --kubernetes)", process.execPath, [
+  join(root, "scripts", "setup.mjs"),
+  "--kubernetes",
+]);
 step("end-to-end tests on the real engine", bin("vitest"), ["run", "--project", "e2e"]);

@@ -67,6 +67,11 @@ export const kubernetesConfigSchema = z.strictObject({
   /** The namespace every object of the stack lives in (it must exist, or set createNamespace). */
   namespace: dnsLabel,
   createNamespace: z.boolean().default(false),
+  /**
+   * The kubeconfig file, relative to the project (or absolute), for the provider and for observe()'s
+   * kubectl; unset uses $KUBECONFIG or ~/.kube/config, as kubectl does.
+   */
+  kubeconfig: z.string().min(1).optional(),
   /** The kubeconfig context, for the provider and for observe()'s kubectl; the current one when unset. */
   context: z.string().min(1).optional(),
   /**

@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { StepOptions } from "../../components/platform";
 import type { ServiceSettings } from "../../contract";
 import type { KubernetesConfig, KubernetesServiceConfig } from "./config";
@@ -15,6 +15,10 @@ import {
   type ClusterReader,
   type ObservedKubernetesService,
 } from "./observe";
+
+function kubeconfigArg(kubeconfig: string | undefined): { kubeconfig?: string } {
+  return kubeconfig ? { kubeconfig } : {};
+}
 
 export interface KubernetesPlatformArgs {
   /** The project folder: the runner bundle is read from dist/runner/shipgate-runner.mjs in it. */
@@ -83,12 +87,19 @@ export class KubernetesContext {
     );
   }
 
+  /** shipgate:kubernetes.kubeconfig as an absolute path (the provider takes a path or contents). */
+  private kubeconfigPath(): string | undefined {
+    const { kubeconfig } = this.args.config;
+    return kubeconfig ? resolve(this.args.projectDir, kubeconfig) : undefined;
+  }
+
   /** The stack's provider, namespace, runner bundle and webhook Secret, declared once on first use. */
   resources(): Shared {
     if (this.shared) return this.shared;
     const { config, projectDir } = this.args;
     const provider = new k8s.Provider("kubernetes", {
       namespace: config.namespace,
+      ...kubeconfigArg(this.kubeconfigPath()),
       ...(config.context ? { context: config.context } : {}),
       ...(config.renderYamlToDirectory
         ? { renderYamlToDirectory: join(projectDir, config.renderYamlToDirectory) }
@@ -163,6 +174,7 @@ export class KubernetesContext {
       ? { active: null, slots: {}, rolledBackAt: null }
       : observeKubernetesService(this.args.reader ?? kubectlReader, {
           namespace: this.namespace,
+          ...kubeconfigArg(this.kubeconfigPath()),
           ...(this.args.config.context ? { context: this.args.config.context } : {}),
           service,
         });

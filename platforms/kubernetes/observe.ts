@@ -22,9 +22,14 @@ export interface ObservedKubernetesService extends ObservedService {
 }
 
 /** Reads a service's objects; returns the `kubectl get -o json` answer (a List). */
-export type ClusterReader = (args: { namespace: string; context?: string; names: string[] }) => unknown;
+export type ClusterReader = (args: {
+  namespace: string;
+  kubeconfig?: string;
+  context?: string;
+  names: string[];
+}) => unknown;
 
-export const kubectlReader: ClusterReader = ({ namespace, context, names }) => {
+export const kubectlReader: ClusterReader = ({ namespace, kubeconfig, context, names }) => {
   const argv = [
     "get",
     ...names,
@@ -33,6 +38,7 @@ export const kubectlReader: ClusterReader = ({ namespace, context, names }) => {
     "--ignore-not-found",
     "--output",
     "json",
+    ...(kubeconfig ? ["--kubeconfig", kubeconfig] : []),
     ...(context ? ["--context", context] : []),
   ];
   let out: string;
@@ -46,8 +52,8 @@ export const kubectlReader: ClusterReader = ({ namespace, context, names }) => {
     const stderr = (error as { stderr?: string }).stderr?.trim();
     throw new Error(
       `observe: \`kubectl ${argv.join(" ")}\` failed${stderr ? `: ${stderr}` : ""}. shipgate reads which colour ` +
-        `is live from the cluster before planning a release; check the kubeconfig (KUBECONFIG, ` +
-        `shipgate:kubernetes.context) and that kubectl is on PATH.`,
+        `is live from the cluster before planning a release; check the kubeconfig (shipgate:kubernetes.kubeconfig, ` +
+        `KUBECONFIG, shipgate:kubernetes.context) and that kubectl is on PATH.`,
       { cause: error },
     );
   }
@@ -101,11 +107,12 @@ export function parseObservation(service: string, answer: unknown): ObservedKube
 
 export function observeKubernetesService(
   reader: ClusterReader,
-  args: { namespace: string; context?: string; service: string },
+  args: { namespace: string; kubeconfig?: string; context?: string; service: string },
 ): ObservedKubernetesService {
   const names = objectNames(args.service);
   const answer = reader({
     namespace: args.namespace,
+    ...(args.kubeconfig ? { kubeconfig: args.kubeconfig } : {}),
     ...(args.context ? { context: args.context } : {}),
     names: [
       `service/${names.activeService}`,

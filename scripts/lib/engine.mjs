@@ -93,6 +93,10 @@ export function chosenEngine() {
 export function engineEnv(engine, base = process.env) {
   const env = { ...base };
   const pathEntries = [engine.binDir, join(root, "node_modules", ".bin")];
+  // kubectl of the Kubernetes version the local cluster runs, when the set-up built it (--kubernetes):
+  // the kubernetes platform reads the live colour with kubectl.
+  const kubectlDir = join(toolsDir, "kubernetes", "kubernetes");
+  if (existsSync(join(kubectlDir, "kubectl"))) pathEntries.push(kubectlDir);
   env.PATH = [...pathEntries, base.PATH ?? ""].join(delimiter);
   env.PULUMI_HOME = base.PULUMI_HOME ?? pulumiHome;
   env.PULUMI_BACKEND_URL = base.PULUMI_BACKEND_URL ?? `file://${stateDir}`;

@@ -5,8 +5,9 @@
 // `node /shipgate/runner.mjs <task>` with the task's settings as JSON in $SHIPGATE_TASK.
 //
 // Exit 0: passed (a notification always passes: the contract's webhook rule). Exit 1: failed; the
-// judge's message goes to /dev/termination-log, so `kubectl describe` and the provider's error both
-// show it. The last line on stdout is the result as JSON, for people and for tests.
+// judge's message goes to /dev/termination-log, so `kubectl describe pod` shows it (the provider's
+// error says only that the Job reached its backoff limit). The last line on stdout is the result as
+// JSON, for people and for tests.
 import { readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
 import {

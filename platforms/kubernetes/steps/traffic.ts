@@ -116,6 +116,9 @@ export function trafficSwitch(
   const mark = {
     [annotations.warmWindowMinutes]: String(args.warmWindowMinutes),
     ...context.rollbackMark(service),
+    // A verification Job's switch back patches the selector as another field manager; without force
+    // the provider's server-side apply refuses the next release with a field conflict.
+    "pulumi.com/patchForce": "true",
   };
   const active = new k8s.core.v1.Service(
     name,

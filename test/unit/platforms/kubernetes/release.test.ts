@@ -156,7 +156,12 @@ function activeService(color: Color, annotations?: Record<string, string>) {
       namespace: "shipgate-staging",
       labels: labels("server"),
       // The switch carries the warm window so the policy pack can read it from the plan.
-      annotations: { "shipgate.dev/warm-window-minutes": "60", ...annotations },
+      // patchForce: the switch owns the selector even after a Job's switch back patched it.
+      annotations: {
+        "shipgate.dev/warm-window-minutes": "60",
+        "pulumi.com/patchForce": "true",
+        ...annotations,
+      },
     },
     spec: {
       selector: { "app.kubernetes.io/name": "sample-app", "shipgate.dev/color": color },
@@ -213,6 +218,24 @@ function sorted(list: string[]): string[] {
 }
 
 describe("the kubernetes platform's releases", () => {
+  it("the provider and kubectl use the stack's kubeconfig, resolved against the project", async () => {
+    const asked: Parameters<ClusterReader>[0][] = [];
+    const reader: ClusterReader = (args) => {
+      asked.push(args);
+      return cluster(null, {})(args);
+    };
+    const mocks = await release("1.0.0", reader);
+    const kubeconfig = join(root, ".shipgate", "cluster", "kubeconfig");
+    expect(mocks.byName("kubernetes").inputs).toMatchObject({ kubeconfig, namespace: "shipgate-staging" });
+    expect(asked).toEqual([
+      {
+        namespace: "shipgate-staging",
+        kubeconfig,
+        names: ["service/sample-app", "deployment/sample-app-blue", "deployment/sample-app-green"],
+      },
+    ]);
+  });
+
   it("first release: blue gets 1.0.0, is gated through the preview Service, then becomes active", async () => {
     const mocks = await release("1.0.0", cluster(null, {}));
     expect(sorted(mocks.objects())).toEqual(sorted(releaseObjects(["blue"])));
