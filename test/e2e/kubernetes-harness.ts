@@ -289,6 +289,8 @@ export async function createKubernetesStack(): Promise<KubernetesStack> {
       value: JSON.stringify({ ...(staging.config["shipgate:kubernetes"] as object), namespace }),
     },
     "shipgate:services": { value: JSON.stringify(staging.config["shipgate:services"]) },
+    // Not a development stack: the program itself verifies the approvals against these keys too.
+    "shipgate:policyConfig": { value: policyConfig },
   });
   const useManifest = async (version: string) => {
     const manifest = approve(exampleManifest(`releases/staging/sample-app-${version}.yaml`), [
