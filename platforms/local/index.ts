@@ -344,6 +344,7 @@ export class LocalPlatform implements Platform {
         checks: args.checks,
         policy: args.policy,
         notificationsLog: notificationsLog(this.args.workDir),
+        slotDir: servicePaths(this.args.workDir, args.service).slot(args.color).dir,
       },
       ["verdict", "rounds", "passedAt"],
       this.opts(opts),

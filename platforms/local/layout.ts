@@ -7,6 +7,7 @@
 //   backups/<service>/<backup id>/  verified backups                   (kept)
 //   records/                        deployment records, JSON and Markdown (kept)
 //   notifications.log               every notification, one JSON line each (kept)
+//   events.log                      restarts by the supervisor, one JSON line each (kept)
 import { join } from "node:path";
 import type { Color } from "../../components/platform";
 
@@ -60,6 +61,11 @@ export function servicePaths(workDir: string, service: string): ServicePaths {
 
 export function recordsDir(workDir: string): string {
   return join(workDir, "records");
+}
+
+/** Append-only events between releases (a supervisor's restarts), one JSON line each, beside the records. */
+export function eventsLog(workDir: string): string {
+  return join(workDir, "events.log");
 }
 
 export function notificationsLog(workDir: string): string {

@@ -19,6 +19,16 @@ import {
   waitUntilListening,
   writeJsonAtomic,
 } from "../process-ops";
+import {
+  gateFileName,
+  holdColor,
+  readPassedGate,
+  regate,
+  stopOnPurpose,
+  stopUnsupervisedLocked,
+  withLock,
+  writeRestartSpec,
+} from "../supervision";
 
 export interface SlotInputs {
   readonly service: string;
@@ -84,18 +94,27 @@ export async function deploySlot(projectDir: string, inputs: SlotInputs): Promis
     );
   }
   await withdrawFallback(f.dir, inputs.color);
-  await stopByPidFile(f.pidFile);
+  // Users never reach a colour whose process (re)starts until a gate passed on it again.
+  await holdColor(dirname(f.dir), inputs.color, true);
+  return withLock(f.dir, () => restartSlotLocked(projectDir, inputs));
+}
+
+async function restartSlotLocked(projectDir: string, inputs: SlotInputs): Promise<SlotOutputs> {
+  const f = files(projectDir, inputs);
+  await stopUnsupervisedLocked(f.pidFile);
   await requireFreePorts(
     [inputs.port],
     `the ${inputs.color} colour of ${inputs.service}`,
     `shipgate:services.${inputs.service}.port`,
   );
   await rm(f.specFile, { force: true });
+  const passed = await readPassedGate(f.dir);
+  if (passed?.digest !== inputs.spec.artifact.digest) await rm(join(f.dir, gateFileName), { force: true });
   await rm(f.appDir, { recursive: true, force: true });
   await copyArtifact(join(projectDir, inputs.artifactDir), f.appDir, inputs.spec.artifact.digest);
   const dataDir = join(projectDir, inputs.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const record = await startDetached({
+  const start = {
     command: inputs.command,
     cwd: f.appDir,
     env: {
@@ -108,8 +127,8 @@ export async function deploySlot(projectDir: string, inputs: SlotInputs): Promis
       SHIPGATE_COLOR: inputs.color,
     },
     logFile: f.logFile,
-    pidFile: f.pidFile,
-  });
+  };
+  const record = await startDetached({ ...start, pidFile: f.pidFile });
   try {
     await waitUntilListening(record, inputs.port, readinessTimeoutMs);
   } catch (error) {
@@ -118,8 +137,21 @@ export async function deploySlot(projectDir: string, inputs: SlotInputs): Promis
     await stopByPidFile(f.pidFile);
     throw error;
   }
-  // Written last: observe() trusts a spec only when the colour really runs it.
+  // The same build started again (a plain `pulumi up` healing a dead colour) is judged by the gate
+  // it passed before users reach it; a new build waits, held, for the release's own gate.
+  const judged = await regate(f.dir, inputs.port, inputs.spec.artifact.digest);
+  if (judged.verdict === "failed") {
+    await stopByPidFile(f.pidFile);
+    throw new Error(
+      `the ${inputs.color} colour of ${inputs.service} was started again with ${inputs.spec.version} but failed ` +
+        `its gate: ${judged.message} It was stopped and users are not sent to it; fix the cause and run the release again.`,
+    );
+  }
+  // Written last: observe() trusts a spec only when the colour really runs it, and the supervisor
+  // restarts only what has a restart spec.
   await writeJsonAtomic(f.specFile, inputs.spec);
+  await writeRestartSpec(f.dir, { ...start, port: inputs.port });
+  if (judged.verdict === "passed") await holdColor(dirname(f.dir), inputs.color, false);
   return {
     ...inputs,
     pid: record.pid,
@@ -163,7 +195,7 @@ export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = {
   async delete(projectDir, _id, props) {
     const f = files(projectDir, props);
     await withdrawFallback(f.dir, props.color);
-    await stopByPidFile(f.pidFile);
+    await stopOnPurpose(f.pidFile);
     await rm(f.dir, { recursive: true, force: true });
     // A warm colour does not depend on the router, so the router's delete may run first and find
     // this folder still there: whichever goes last removes the service's folder and services/.
