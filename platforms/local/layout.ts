@@ -25,6 +25,11 @@ export interface ServicePaths {
   readonly routerState: string;
   readonly routerPid: string;
   readonly routerLog: string;
+  /** The service's supervisor, started with the router: its pid and log sit beside the router's. */
+  readonly supervisorPid: string;
+  readonly supervisorLog: string;
+  /** Restarts by the supervisor, one JSON line each (the stack's, beside its records). */
+  readonly eventsLog: string;
   readonly dataDir: string;
   readonly backupsDir: string;
   /** The last switch of users between colours: `{active, previous, switchedAt}`. */
@@ -52,6 +57,9 @@ export function servicePaths(workDir: string, service: string): ServicePaths {
     routerState: join(routerDir, "state.json"),
     routerPid: join(routerDir, "router.pid.json"),
     routerLog: join(routerDir, "router.log"),
+    supervisorPid: join(routerDir, "supervisor.pid.json"),
+    supervisorLog: join(routerDir, "supervisor.log"),
+    eventsLog: join(workDir, "events.log"),
     dataDir: join(workDir, "data", service),
     backupsDir: join(workDir, "backups", service),
     switchFile: join(root, "switch.json"),

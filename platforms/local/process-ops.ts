@@ -26,11 +26,6 @@ export interface StartArgs {
   readonly env: Readonly<Record<string, string>>;
   readonly logFile: string;
   readonly pidFile: string;
-  /**
-   * Set by the supervisor, which starts processes between engine runs: only the engine's provider
-   * must refuse to start anything once its engine is gone.
-   */
-  readonly outlivesEngine?: boolean;
 }
 
 /** The kernel's start time of `pid`, or null where /proc is not available or the pid is gone. */
@@ -83,7 +78,7 @@ async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
 export async function startDetached(args: StartArgs): Promise<ProcessRecord> {
   const [executable, ...rest] = args.command;
   if (!executable) throw new Error("command: expected at least the executable, got an empty list");
-  if (!args.outlivesEngine) assertEngineAlive(`starting ${args.command.join(" ")}`);
+  assertEngineAlive(`starting ${args.command.join(" ")}`);
   await mkdir(dirname(args.logFile), { recursive: true });
   const log = openSync(args.logFile, "a");
   try {

@@ -2,7 +2,11 @@
 // Started detached by the router's resource, in its own process group, so it outlives the engine;
 // the router's delete stops it with SIGTERM (it finishes a restart in progress, then exits).
 import { resolve } from "node:path";
+import { actOnOwnAuthority } from "../engine-watch";
 import { supervise } from "./supervise";
+
+// It acts between engine runs: the engine-run guards of the platform's modules do not apply to it.
+actOnOwnAuthority();
 
 const routerDir = process.argv[2];
 if (routerDir === undefined || routerDir === "") {

@@ -50,6 +50,11 @@ export interface RestartEvent {
   /** From seeing it dead to serving again (or giving up for now). */
   readonly tookMs: number;
   readonly gate: Regate | null;
+  /**
+   * For a colour: when the router was told to let users reach it again (after its gate passed), or
+   * null when it was not; no user request reaches the restarted colour before this time.
+   */
+  readonly usersFrom: string | null;
   readonly detail: string;
 }
 
@@ -106,6 +111,13 @@ export function supervise(options: SupervisorOptions): Supervisor {
   const failures = new Map<string, { count: number; nextAt: number }>();
   let stopping = false;
 
+  /** The next attempt waits twice as long as the last, up to the maximum. */
+  const backOff = (name: string) => {
+    const count = (failures.get(name)?.count ?? 0) + 1;
+    const wait = Math.min(backoffMs.max, backoffMs.first * 2 ** (count - 1));
+    failures.set(name, { count, nextAt: Date.now() + wait });
+  };
+
   const record = async (event: RestartEvent, release: NotificationEvent["release"]) => {
     await appendLine(eventsLog(workDir), event);
     const what = event.process === "router" ? "The router" : `The ${event.process} colour`;
@@ -144,10 +156,11 @@ export function supervise(options: SupervisorOptions): Supervisor {
       const build = color === null ? undefined : await readSpecDigest(target.dir);
       if (color !== null) await holdColor(serviceDir, color, true);
       say(`${target.name} (pid ${previousPid ?? "none"}) is not running; starting it again`);
-      const started = await startDetached({ ...spec, pidFile: target.pidFile, outlivesEngine: true });
+      const started = await startDetached({ ...spec, pidFile: target.pidFile });
       let outcome: RestartOutcome = "serving";
       let detail = "";
       let gate: Regate | null = null;
+      let usersFrom: string | null = null;
       try {
         await waitUntilListening(started, spec.port, readinessTimeoutMs);
       } catch (error) {
@@ -160,19 +173,18 @@ export function supervise(options: SupervisorOptions): Supervisor {
           build === undefined
             ? { verdict: "no-gate", message: "the colour's spec.json is missing", rounds: 0 }
             : await regate(target.dir, spec.port, build.digest);
-        if (gate.verdict === "passed") await holdColor(serviceDir, color, false);
-        else if (gate.verdict === "failed") {
+        if (gate.verdict === "passed") {
+          usersFrom = new Date().toISOString();
+          await holdColor(serviceDir, color, false);
+        } else if (gate.verdict === "failed") {
           await stopByPidFile(target.pidFile);
           outcome = "failed-gate";
           detail = gate.message;
         } else outcome = "held-without-gate";
       }
       const failed = outcome === "failed-to-start" || outcome === "failed-gate";
-      if (failed) {
-        const count = (failures.get(target.name)?.count ?? 0) + 1;
-        const wait = Math.min(backoffMs.max, backoffMs.first * 2 ** (count - 1));
-        failures.set(target.name, { count, nextAt: Date.now() + wait });
-      } else failures.delete(target.name);
+      if (failed) backOff(target.name);
+      else failures.delete(target.name);
       say(`${target.name} ${outcome}${detail ? `: ${detail.split("\n")[0] ?? ""}` : ""}`);
       const gateOwner = color ?? (await activeColor());
       const passed = gateOwner === null ? undefined : await readPassedGate(join(serviceDir, gateOwner));
@@ -189,6 +201,7 @@ export function supervise(options: SupervisorOptions): Supervisor {
           outcome,
           tookMs: Date.now() - seenAt,
           gate,
+          usersFrom,
           detail,
         },
         releaseOf(passed?.releaseKey, version),
@@ -215,7 +228,10 @@ export function supervise(options: SupervisorOptions): Supervisor {
       const backoff = failures.get(target.name);
       if (backoff !== undefined && Date.now() < backoff.nextAt) continue;
       const job = restart(target, pid?.pid ?? null, Date.now())
-        .catch((error: unknown) => say(`restarting ${target.name} failed: ${(error as Error).message}`))
+        .catch((error: unknown) => {
+          say(`restarting ${target.name} failed: ${(error as Error).message}`);
+          backOff(target.name);
+        })
         .finally(() => busy.delete(target.name));
       busy.set(target.name, job);
     }
