@@ -32,13 +32,14 @@ export interface GateOutputs extends GateInputs {
   readonly passedAt: string;
 }
 
-/** True when the router sends users to the colour in `slotDir` (a re-judged live colour is never stopped). */
-async function isActive(slotDir: string): Promise<boolean> {
+/** What the router says of the colour in `slotDir`: users sent there, or held back until a gate passes. */
+async function routerView(slotDir: string): Promise<{ active: boolean; held: boolean }> {
   try {
     const state = await readRouterState(join(dirname(slotDir), "router", "state.json"));
-    return state.active === basename(slotDir);
+    const color = basename(slotDir);
+    return { active: state.active === color, held: (state.held ?? []).some((c) => c === color) };
   } catch {
-    return false;
+    return { active: false, held: false };
   }
 }
 
@@ -49,7 +50,8 @@ async function check(projectDir: string, inputs: GateInputs): Promise<GateOutput
     // A build that failed its gate does not stay running on the idle colour, where it would look
     // like a warm version to return to: it is stopped (its build and log stay for inspection) and
     // forgotten as the colour's running spec.
-    const stop = dir !== undefined && !(await isActive(dir));
+    // A re-judged live colour is never stopped: it serves users.
+    const stop = dir !== undefined && !(await routerView(dir)).active;
     if (dir !== undefined && stop) {
       await withLock(dir, async () => {
         await rm(slotPaths(dir).specFile, { force: true });
@@ -78,7 +80,10 @@ async function check(projectDir: string, inputs: GateInputs): Promise<GateOutput
 }
 
 export const handlers: LocalHandlers<GateInputs, GateOutputs> = {
-  async diff(_projectDir, _id, olds, news) {
+  async diff(projectDir, _id, olds, news) {
+    // A colour started again since its gate passed (a failed release in between, a healed process)
+    // is held from users until a gate passes on it again: this gate runs again then.
+    const held = news.slotDir !== undefined && (await routerView(join(projectDir, news.slotDir))).held;
     const changed = changedKeys(olds, news, [
       "service",
       "releaseKey",
@@ -88,7 +93,7 @@ export const handlers: LocalHandlers<GateInputs, GateOutputs> = {
       "policy",
     ]);
     return {
-      changes: changed.length > 0,
+      changes: changed.length > 0 || held,
       replaces: changed.includes("service") ? ["service"] : [],
       deleteBeforeReplace: false,
     };
