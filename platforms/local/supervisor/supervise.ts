@@ -89,6 +89,8 @@ function releaseOf(key: string | undefined, version: string | undefined): Notifi
 }
 
 export interface Supervisor {
+  /** Checks every process once more now, and resolves when the restarts that started are done. */
+  checkOnce(): Promise<void>;
   /** Stops watching and waits for a restart in progress to finish. */
   stop(): Promise<void>;
 }
@@ -258,6 +260,11 @@ export function supervise(options: SupervisorOptions): Supervisor {
   loop();
 
   return {
+    async checkOnce() {
+      await ticking;
+      await tick();
+      await Promise.all(busy.values());
+    },
     async stop() {
       stopping = true;
       if (timer !== undefined) clearTimeout(timer);
