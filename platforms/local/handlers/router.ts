@@ -1,5 +1,6 @@
 // The router of a service: a detached process in front of the two colours. Its state file keeps the
 // active colour, so a restarted router (or engine) finds everything as it was.
+import { existsSync } from "node:fs";
 import { readFile, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
@@ -14,6 +15,8 @@ import {
   waitUntilListening,
   writeJsonAtomic,
 } from "../process-ops";
+import { colors } from "../../../components/platform";
+import { slotPaths } from "../layout";
 import { waitForRouter } from "../router/router-client";
 import { stopOnPurpose, stopUnsupervisedLocked, withLock, writeRestartSpec } from "../supervision";
 import { initialRouterState, parseRouterState, type RouterState } from "../router/state";
@@ -155,6 +158,13 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
     // The supervisor first, so nothing is started again while the stack's processes stop.
     await stopByPidFile(supervisorPidFile(dir));
     await stopOnPurpose(join(dir, "router.pid.json"));
+    // The router goes only with the whole service (destroy, or a new working folder): a colour the
+    // state does not know of (its start was cut short by a killed engine) is stopped here too, so
+    // nothing the stack started outlives it. The colours' own deletes find theirs already stopped.
+    for (const color of colors) {
+      const pidFile = slotPaths(join(dirname(dir), color)).pidFile;
+      if (existsSync(pidFile)) await stopOnPurpose(pidFile);
+    }
     await rm(dir, { recursive: true, force: true });
     // The service's folder and services/ go too once empty (the colours are deleted before the
     // router, which they depend on); rmdir refuses a folder that still holds anything.

@@ -13,6 +13,7 @@ import {
   portAccepts,
   processStartTicks,
   readProcessRecord,
+  startDetached,
   stopByPidFile,
 } from "../../../../../platforms/local/process-ops";
 import {
@@ -176,13 +177,23 @@ describe("Router create, read, update and delete", () => {
     expect(supervisor && isRunning(supervisor)).toBe(true);
   });
 
-  it("deletes: stops the supervisor and the router and removes its folder", async () => {
+  it("deletes: stops the supervisor, the router and a colour the state does not know, and removes its folder", async () => {
     const record = await readProcessRecord(pidFile());
     const supervisor = await readProcessRecord(supervisorPidFile());
+    // A colour whose start was cut short (no restart spec, no resource in the state): only its pid file.
+    const stray = await startDetached({
+      command: [process.execPath, "-e", "setInterval(() => undefined, 1000)"],
+      cwd: project.dir,
+      env: {},
+      logFile: join(project.dir, "services/web/blue/app.log"),
+      pidFile: join(project.dir, "services/web/blue/app.pid.json"),
+    });
     if (!record || !supervisor) throw new Error("no pid file");
     await ops.delete(project.dir, "web-router", outputsOf(inputs));
     expect(isRunning(record)).toBe(false);
     expect(isRunning(supervisor)).toBe(false);
+    expect(isRunning(stray)).toBe(false);
+    expect(existsSync(join(project.dir, "services/web/green"))).toBe(false);
     expect(await portAccepts(inputs.port)).toBe(false);
     expect(await portAccepts(inputs.adminPort)).toBe(false);
     expect(existsSync(join(project.dir, routerDir))).toBe(false);
