@@ -164,7 +164,7 @@ describe("supervised router and colours", () => {
     const eventsBefore = events().length;
     const error = await stack.releaseFailure("v3-broken.yaml");
     expect(error.message).toContain("pre-promotion gate of sample-app");
-    expect(error.message).toContain("the failed build was stopped");
+    expect(error.message).toContain("The failed build was stopped");
 
     const slot = stack.paths.slot(idle);
     expect(stack.slotPid(idle)).toBeUndefined();

@@ -60,8 +60,10 @@ async function check(projectDir: string, inputs: GateInputs): Promise<GateOutput
     }
     throw new Error(
       `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) failed: ${report.message} ` +
-        `No traffic was switched: users stay on the live version` +
-        `${dir === undefined || !stop ? "" : ", and the failed build was stopped (its log is in " + slotPaths(dir).logFile + ")"}. ` +
+        `No traffic was switched: users stay on the live version. ` +
+        (dir !== undefined && stop
+          ? `The failed build was stopped (its log is in ${slotPaths(dir).logFile}). `
+          : "") +
         `Fix the build and release again.`,
     );
   }

@@ -179,7 +179,7 @@ describe("Gate with the candidate colour's folder", () => {
     const record = await runInColour();
     if (!record) throw new Error("no pid file");
     await expect(ops.create(project.dir, withSlot("2.0.0"))).rejects.toThrow(
-      `the failed build was stopped (its log is in ${join(dir(), "app.log")})`,
+      `The failed build was stopped (its log is in ${join(dir(), "app.log")})`,
     );
     expect(isRunning(record)).toBe(false);
     expect(readdirSync(dir()).sort()).toEqual(["app.log", "gate.json"]);
