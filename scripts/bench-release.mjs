@@ -26,7 +26,7 @@ import { buildIfStale } from "./lib/build.mjs";
 import { engineEnv, requireEngine, root } from "./lib/engine.mjs";
 
 const loadClients = 8;
-const previewRuns = 3;
+const previewRuns = 5;
 const loadSeconds = 5;
 const backupMegabytes = 200;
 const backupFileKilobytes = 100;
