@@ -24,6 +24,7 @@ import {
 import { buildIfStale } from "../../../../../scripts/lib/build.mjs";
 import { root } from "../../../sample-app/processes";
 import { type TestProject, freePorts, testProject, crud } from "./helpers";
+import { waitUntil } from "../../../../wait";
 
 const ops = crud(handlers);
 
@@ -32,15 +33,6 @@ let inputs: RouterInputs;
 const routerDir = "services/web/router";
 const pidFile = () => join(project.dir, routerDir, "router.pid.json");
 const supervisorPidFile = () => join(project.dir, routerDir, "supervisor.pid.json");
-
-/** Polls until `probe` holds; these wait for processes of their own, which cannot be awaited. */
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 beforeAll(async () => {
   buildIfStale();
@@ -138,7 +130,7 @@ describe("Router create, read, update and delete", () => {
     const before = await readProcessRecord(pidFile());
     if (!before) throw new Error("no pid file");
     process.kill(before.pid, "SIGKILL");
-    await until("the supervisor to start the router again", async () => {
+    await waitUntil("the supervisor to start the router again", async () => {
       const now = await readProcessRecord(pidFile());
       return (
         now !== undefined && now.pid !== before.pid && isRunning(now) && (await portAccepts(inputs.adminPort))
@@ -148,7 +140,7 @@ describe("Router create, read, update and delete", () => {
     expect(status.active).toBe("green");
     expect(status.upstreams.green).toBe("http://127.0.0.1:39999");
     const eventsLog = join(project.dir, "events.log");
-    await until(
+    await waitUntil(
       "the restart's event",
       async () => existsSync(eventsLog) && readFileSync(eventsLog, "utf8").endsWith("\n"),
     );
@@ -167,7 +159,7 @@ describe("Router create, read, update and delete", () => {
     const record = await readProcessRecord(pidFile());
     if (!record) throw new Error("no pid file");
     process.kill(record.pid, "SIGKILL");
-    await until("the router to be gone", async () => !isRunning(record));
+    await waitUntil("the router process to exit", () => !isRunning(record));
     const read = await ops.read(project.dir, "web-router", outputsOf(inputs));
     expect(read).toEqual({ id: "web-router", props: outputsOf(inputs, false) });
     const updated = await ops.update(project.dir, "web-router", outputsOf(inputs, false), inputs);
