@@ -79,6 +79,7 @@ describe("supervised router and colours", () => {
     await waitForRequests(load as RunningLoad, 50);
     const routerPid = pidIn(stack.paths.routerPid);
     if (routerPid === undefined) throw new Error("no router pid file");
+    const killedAt = Date.now() - startedAt;
     killQuietly(routerPid);
     const event = await waitFor(
       "the supervisor's restart of the router",
@@ -88,7 +89,11 @@ describe("supervised router and colours", () => {
     const backAt = Date.parse(event.at) - startedAt;
     await waitForRequests(load as RunningLoad, 100);
     const report = await (load as RunningLoad).stop();
-    process.stdout.write(`router killed: ${summary(report)}; back after ${event.tookMs} ms\n`);
+    const lastFailure = Math.max(killedAt, ...report.failures.map((f) => f.at));
+    process.stdout.write(
+      `router killed: ${summary(report)}; restarted ${event.tookMs} ms after the supervisor saw it dead; ` +
+        `the last failed request was sent ${lastFailure - killedAt} ms after the kill\n`,
+    );
 
     expect(event).toMatchObject({ outcome: "serving", gate: null });
     expect(alive(pidIn(stack.paths.routerPid))).toBe(true);
