@@ -40,6 +40,20 @@ export function processStartTicks(pid: number): string | null {
   }
 }
 
+/**
+ * True when `pid` has exited but its parent has not collected it yet (a zombie). A detached process
+ * whose starter has exited is collected by whatever adopted it, which can take seconds: until then
+ * signal 0 still reaches it, though it runs no more.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** True when the process the record describes is still running (and is that same process). */
 export function isRunning(record: ProcessRecord): boolean {
   try {
@@ -48,6 +62,7 @@ export function isRunning(record: ProcessRecord): boolean {
     // ESRCH: gone. EPERM: a process of someone else's now has this pid, so not ours either.
     return false;
   }
+  if (isZombie(record.pid)) return false;
   if (record.startTicks === null) return true;
   return processStartTicks(record.pid) === record.startTicks;
 }
