@@ -100,16 +100,3 @@ export function redactSecrets(text: string, values: Iterable<string>): string {
   for (const value of all) out = out.split(value).join(REDACTED);
   return out;
 }
-
-/** `value` (JSON data: a record, a notification) with every string redacted by `redactSecrets`. */
-export function redactSecretsDeep<T>(value: T, values: readonly string[]): T {
-  if (values.length === 0) return value;
-  if (typeof value === "string") return redactSecrets(value, values) as T;
-  if (Array.isArray(value)) return value.map((item: unknown) => redactSecretsDeep(item, values)) as T;
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, redactSecretsDeep(item, values)]),
-    ) as T;
-  }
-  return value;
-}
