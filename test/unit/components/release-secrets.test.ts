@@ -12,7 +12,14 @@ import type { LocalPlatform as Platform } from "../../../platforms/local";
 import type { Platform as PlatformInterface } from "../../../components/platform";
 import { SecretValues, secretFingerprint } from "../../../contract";
 import { type RecordingMocks, installMocks } from "../mocks";
-import { type LoadedManifest, registered, sampleBuild, sampleManifest, serviceSettings } from "./fixtures";
+import {
+  type LoadedManifest,
+  registered,
+  sampleBuild,
+  sampleManifest,
+  serviceSettings,
+  withConfigChanges,
+} from "./fixtures";
 
 /** How the mocks (and the engine) see a secret input: the value inside the secret signature. */
 const secretSig = "4dabf18193072939515e22adb298388d";
@@ -45,26 +52,30 @@ beforeEach(() => {
   rmSync(join(projectDir, workDir), { recursive: true, force: true });
 });
 
-/** v1 with one plain config change and one that names the stack secret `apiToken`. */
+/** `base` with one plain config change and one that names the stack secret `apiToken`. */
 function withSecret(base: LoadedManifest): LoadedManifest {
-  const [component, ...rest] = base.manifest.components;
-  if (!component) throw new Error("the sample manifest has no component");
   return {
     ...base,
-    manifest: {
-      ...base.manifest,
-      components: [
-        {
-          ...component,
-          configChanges: [
-            { key: "GREETING", value: "hello" },
-            { key: variable, secret: "apiToken" },
-          ],
-        },
-        ...rest,
-      ],
-    },
+    manifest: withConfigChanges(
+      base.manifest,
+      [{ key: variable, secret: "apiToken" }],
+      [{ key: "GREETING", value: "hello" }],
+    ),
   };
+}
+
+/** Blue runs v1 with `value` for the secret, and serves users: what observe() will read. */
+function blueRunsV1With(value: string) {
+  const blue = {
+    ...sampleBuild(withSecret(sampleManifest("v1"))),
+    env: { GREETING: "hello" },
+    secretEnv: { [variable]: fingerprint(value) },
+  };
+  mkdirSync(join(projectDir, service, "router"), { recursive: true });
+  writeFileSync(join(projectDir, service, "router", "state.json"), JSON.stringify({ active: "blue" }));
+  mkdirSync(join(projectDir, service, "blue"), { recursive: true });
+  writeFileSync(join(projectDir, service, "blue", "spec.json"), JSON.stringify(blue));
+  return blue;
 }
 
 const services = serviceSettings(31100);
@@ -151,17 +162,8 @@ describe("a release that gives a service a stack secret, on the local platform",
   });
 
   it("re-declares a kept colour with its value while the secret is unchanged, and without it once rotated", async () => {
-    const v1 = withSecret(sampleManifest("v1"));
     const v2 = withSecret(sampleManifest("v2"));
-    const blue = {
-      ...sampleBuild(v1),
-      env: { GREETING: "hello" },
-      secretEnv: { [variable]: fingerprint(plaintext) },
-    };
-    mkdirSync(join(projectDir, service, "router"), { recursive: true });
-    writeFileSync(join(projectDir, service, "router", "state.json"), JSON.stringify({ active: "blue" }));
-    mkdirSync(join(projectDir, service, "blue"), { recursive: true });
-    writeFileSync(join(projectDir, service, "blue", "spec.json"), JSON.stringify(blue));
+    const blue = blueRunsV1With(plaintext);
 
     await release(v2);
     expect(registered(mocks.registrations, "sample-app-blue").inputs["secrets"]).toEqual(
@@ -181,15 +183,7 @@ describe("a release that gives a service a stack secret, on the local platform",
 
   it("sees a rotated secret as another build: the live colour with the old value is not reused", async () => {
     const v1 = withSecret(sampleManifest("v1"));
-    const blue = {
-      ...sampleBuild(v1),
-      env: { GREETING: "hello" },
-      secretEnv: { [variable]: fingerprint(plaintext) },
-    };
-    mkdirSync(join(projectDir, service, "router"), { recursive: true });
-    writeFileSync(join(projectDir, service, "router", "state.json"), JSON.stringify({ active: "blue" }));
-    mkdirSync(join(projectDir, service, "blue"), { recursive: true });
-    writeFileSync(join(projectDir, service, "blue", "spec.json"), JSON.stringify(blue));
+    const blue = blueRunsV1With(plaintext);
     await release(v1, new SecretValues({ apiToken: rotatedValue }));
     expect(registered(mocks.registrations, "sample-app-green").inputs["spec"]).toEqual({
       ...blue,

@@ -11,6 +11,7 @@ import { parseStackConfig } from "../../../../config";
 import { SecretValues, secretFingerprint } from "../../../../contract";
 import { AwsPlatform, awsConfigSchema, type AwsConfig } from "../../../../platforms/aws";
 import { loadManifestFile } from "../../../../release";
+import { withConfigChanges } from "../../components/fixtures";
 import { installAwsMocks } from "./aws-mocks";
 
 const root = join(__dirname, "..", "..", "..", "..");
@@ -32,17 +33,7 @@ describe("a stack secret on the aws platform", () => {
     const manifestPath = "releases/production/sample-app-1.0.0.yaml";
     const check = loadManifestFile(join(root, manifestPath));
     if (!check.ok) throw new Error(`${manifestPath} is not valid`);
-    const [component] = check.manifest.components;
-    if (!component) throw new Error("no component");
-    const manifest = {
-      ...check.manifest,
-      components: [
-        {
-          ...component,
-          configChanges: [...component.configChanges, { key: "API_TOKEN", secret: "apiToken" }],
-        },
-      ],
-    };
+    const manifest = withConfigChanges(check.manifest, [{ key: "API_TOKEN", secret: "apiToken" }]);
     new Release("release", {
       platform: new AwsPlatform({
         projectDir: root,

@@ -12,6 +12,7 @@ import { parseStackConfig } from "../../../../config";
 import { SecretValues, secretFingerprint } from "../../../../contract";
 import { KubernetesPlatform, parseKubernetesConfig } from "../../../../platforms/kubernetes";
 import { loadManifestFile } from "../../../../release";
+import { withConfigChanges } from "../../components/fixtures";
 import { installK8sMocks } from "./k8s-mocks";
 
 const root = join(__dirname, "..", "..", "..", "..");
@@ -29,17 +30,7 @@ describe("a stack secret on the kubernetes platform", () => {
     const manifestPath = "releases/staging/sample-app-1.0.0.yaml";
     const check = loadManifestFile(join(root, manifestPath));
     if (!check.ok) throw new Error(`${manifestPath} is not valid`);
-    const [component] = check.manifest.components;
-    if (!component) throw new Error("no component");
-    const manifest = {
-      ...check.manifest,
-      components: [
-        {
-          ...component,
-          configChanges: [...component.configChanges, { key: "API_TOKEN", secret: "apiToken" }],
-        },
-      ],
-    };
+    const manifest = withConfigChanges(check.manifest, [{ key: "API_TOKEN", secret: "apiToken" }]);
     new Release("release", {
       platform: new KubernetesPlatform({
         projectDir: root,
