@@ -20,7 +20,9 @@ import {
   fetchLocal,
   filesUnder,
   readJsonFile,
+  refusedUp,
   type ReleaseStack,
+  snapshotStack,
   testPort,
 } from "./harness";
 import { chosenEngine, root } from "../../scripts/lib/engine.mjs";
@@ -234,5 +236,22 @@ describe("a stack secret given to a service stays secret end to end", () => {
     // is the one place that holds what it printed.
     expect(await served(port)).toEqual({ variable, sha256: sha256(rotated) });
     expect(await leaks(rotated, { skipAppLogs: true })).toEqual(none);
+  });
+  it("refuses, changing nothing, a secret stored in plaintext and a manifest naming a secret the stack lacks", async () => {
+    await useManifest("v1-secret.yaml", `      - key: ${variable}\n        secret: apiToken\n`);
+    const before = await snapshotStack(stack);
+
+    await stack.stack.setConfig("shipgate:secrets.typedInPlain", { value: "not-encrypted" });
+    expect(await refusedUp(stack)).toContain(
+      "shipgate:secrets.typedInPlain: stored in plaintext in the stack's config; a secret must be set with --secret",
+    );
+    await stack.stack.removeConfig("shipgate:secrets.typedInPlain");
+    expect(await snapshotStack(stack)).toEqual(before);
+
+    await useManifest("v1-missing-secret.yaml", `      - key: ${variable}\n        secret: neverSet\n`);
+    expect(await refusedUp(stack)).toContain(
+      `components.sample-app.configChanges[0].secret: names the stack secret "neverSet", which stack "${stack.name}" does not have`,
+    );
+    expect(await snapshotStack(stack)).toEqual(before);
   });
 });
