@@ -14,6 +14,14 @@ export function slot(
 ): SlotStep {
   const { service, color, spec } = args;
   const secretVariables = Object.keys(spec.secretEnv ?? {}).sort();
+  if (secretVariables.length > 0 && context.args.config.renderYamlToDirectory) {
+    // The provider writes rendered manifests as plain YAML, a Secret's data included.
+    throw new Error(
+      `${service} gets ${secretVariables.join(", ")} from stack secrets, and shipgate:kubernetes.renderYamlToDirectory ` +
+        `would write their values in plaintext into ${context.args.config.renderYamlToDirectory}. Nothing was changed; ` +
+        `unset renderYamlToDirectory to apply to a cluster, or release a manifest that names no secret.`,
+    );
+  }
   const settings = context.settings(service);
   const kube = context.kube(service);
   const names = objectNames(service);

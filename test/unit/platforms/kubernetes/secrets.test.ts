@@ -5,6 +5,7 @@
 // rotated secret rolls the pods.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { Release } from "../../../../components/release";
@@ -92,5 +93,39 @@ describe("a stack secret on the kubernetes platform", () => {
     expect(
       mocks.registrations.filter((r) => r.type === "kubernetes:core/v1:ConfigMap").length,
     ).toBeGreaterThan(0);
+  });
+  it("is refused in render mode, where the provider would write the Secret's data as plain YAML", async () => {
+    const mocks = await installK8sMocks("staging");
+    const manifestPath = "releases/staging/sample-app-1.0.0.yaml";
+    const check = loadManifestFile(join(root, manifestPath));
+    if (!check.ok) throw new Error(`${manifestPath} is not valid`);
+    const platform = new KubernetesPlatform({
+      projectDir: root,
+      config: { ...kubeConfig, renderYamlToDirectory: ".shipgate/rendered" },
+      services: settings.services,
+      reader: () => ({ items: [] }),
+    });
+    const spec = {
+      version: "1.0.0",
+      artifact: {
+        source: "docker.io/hashicorp/http-echo",
+        version: "1.0.0",
+        digest: `sha256:${"a".repeat(64)}`,
+      },
+      env: {},
+      secretEnv: { API_TOKEN: "scrypt:x" },
+    };
+    expect(() =>
+      platform.slot(
+        "sample-app-blue",
+        { service: "sample-app", color: "blue", spec },
+        { parent: new pulumi.ComponentResource("test:index:Parent", "parent") },
+      ),
+    ).toThrow(
+      "sample-app gets API_TOKEN from stack secrets, and shipgate:kubernetes.renderYamlToDirectory would write their " +
+        "values in plaintext into .shipgate/rendered. Nothing was changed;",
+    );
+    await mocks.settle();
+    expect(mocks.registrations.filter((r) => r.type === "kubernetes:core/v1:Secret")).toEqual([]);
   });
 });
