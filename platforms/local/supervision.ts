@@ -28,6 +28,11 @@ export interface RestartSpec {
   readonly logFile: string;
   /** The port it listens on once ready (a colour's own port, the router's admin port). */
   readonly port: number;
+  /**
+   * Variables the process gets from the stack's secrets, whose values are kept in no file: only an
+   * engine run (which holds them) starts such a process again.
+   */
+  readonly secretVariables?: readonly string[];
 }
 
 /** The gate a colour's build passed, kept to judge the same build again after a restart. */

@@ -36,7 +36,8 @@ interface Target {
   readonly pidFile: string;
 }
 
-export type RestartOutcome = "serving" | "failed-to-start" | "failed-gate" | "held-without-gate";
+export type RestartOutcome =
+  "serving" | "failed-to-start" | "failed-gate" | "held-without-gate" | "left-for-up";
 
 /** One line of the events log. */
 export interface RestartEvent {
@@ -111,6 +112,8 @@ export function supervise(options: SupervisorOptions): Supervisor {
   ];
   const busy = new Map<string, Promise<void>>();
   const failures = new Map<string, { count: number; nextAt: number }>();
+  /** Colours left for the next `pulumi up`, by the pid that died: reported once, not retried. */
+  const leftForUp = new Map<string, number | null>();
   let stopping = false;
 
   /** The next attempt waits twice as long as the last, up to the maximum. */
@@ -131,6 +134,7 @@ export function supervise(options: SupervisorOptions): Supervisor {
       "failed-to-start": `${what} of ${service} died and could not be started again: ${event.detail}`,
       "failed-gate": `${what} of ${service} died, was restarted and failed its gate; it was stopped and users are not sent to it. ${event.detail}`,
       "held-without-gate": `${what} of ${service} died and was restarted, but its build has no passed gate here; users are not sent to it until a release gates it.`,
+      "left-for-up": `${what} of ${service} died; it runs with the stack's secrets, which only a \`pulumi up\` holds, so it was not restarted and users are not sent to it. Run the release again to start it.`,
     };
     await notify({
       channel: { logFile: notificationsLog(workDir) },
@@ -157,6 +161,29 @@ export function supervise(options: SupervisorOptions): Supervisor {
       const color = target.name === "router" ? null : target.name;
       const build = color === null ? undefined : await readSpecDigest(target.dir);
       if (color !== null) await holdColor(serviceDir, color, true);
+      if ((spec.secretVariables ?? []).length > 0) {
+        // Its secret values are in no file: starting it without them would run a build nobody
+        // released. Said once per death; the next `pulumi up` starts it.
+        leftForUp.set(target.name, previousPid);
+        say(`${target.name} (pid ${previousPid ?? "none"}) is not running; left for the next pulumi up`);
+        await record(
+          {
+            type: "restart",
+            at: new Date().toISOString(),
+            service,
+            process: target.name,
+            previousPid,
+            pid: null,
+            outcome: "left-for-up",
+            tookMs: Date.now() - seenAt,
+            gate: null,
+            usersFrom: null,
+            detail: `runs with secret variables ${(spec.secretVariables ?? []).join(", ")}`,
+          },
+          await releaseFor(color),
+        );
+        return;
+      }
       say(`${target.name} (pid ${previousPid ?? "none"}) is not running; starting it again`);
       const started = await startDetached({ ...spec, pidFile: target.pidFile });
       let outcome: RestartOutcome = "serving";
@@ -188,10 +215,6 @@ export function supervise(options: SupervisorOptions): Supervisor {
       if (failed) backOff(target.name);
       else failures.delete(target.name);
       say(`${target.name} ${outcome}${detail ? `: ${detail.split("\n")[0] ?? ""}` : ""}`);
-      const gateOwner = color ?? (await activeColor());
-      const passed = gateOwner === null ? undefined : await readPassedGate(join(serviceDir, gateOwner));
-      const version =
-        gateOwner === null ? undefined : (await readSpecDigest(join(serviceDir, gateOwner)))?.version;
       await record(
         {
           type: "restart",
@@ -206,11 +229,19 @@ export function supervise(options: SupervisorOptions): Supervisor {
           usersFrom,
           detail,
         },
-        releaseOf(passed?.releaseKey, version),
+        await releaseFor(color),
       );
     } finally {
       await release();
     }
+  };
+
+  /** The release a notification names: the colour's own, or for the router the active colour's. */
+  const releaseFor = async (color: Color | null): Promise<NotificationEvent["release"]> => {
+    const owner = color ?? (await activeColor());
+    const passed = owner === null ? undefined : await readPassedGate(join(serviceDir, owner));
+    const version = owner === null ? undefined : (await readSpecDigest(join(serviceDir, owner)))?.version;
+    return releaseOf(passed?.releaseKey, version);
   };
 
   const activeColor = async (): Promise<Color | null> => {
@@ -227,6 +258,7 @@ export function supervise(options: SupervisorOptions): Supervisor {
       if ((await readRestartSpec(target.dir)) === undefined) continue;
       const pid = await readProcessRecord(target.pidFile);
       if (pid !== undefined && isRunning(pid)) continue;
+      if (leftForUp.has(target.name) && leftForUp.get(target.name) === (pid?.pid ?? null)) continue;
       const backoff = failures.get(target.name);
       if (backoff !== undefined && Date.now() < backoff.nextAt) continue;
       const job = restart(target, pid?.pid ?? null, Date.now())

@@ -46,7 +46,7 @@ const events = (): RestartEvent[] =>
     : [];
 
 /** Green ran `status`-answering builds, passed its gate, and has died (its pid file names a gone process). */
-async function greenDied(status: number): Promise<void> {
+async function greenDied(status: number, secretVariables: string[] = []): Promise<void> {
   mkdirSync(green(), { recursive: true });
   await writeRestartSpec(green(), {
     command: [process.execPath, "-e", app],
@@ -54,6 +54,7 @@ async function greenDied(status: number): Promise<void> {
     env: { PORT: String(port), STATUS: String(status) },
     logFile: join(green(), "app.log"),
     port,
+    secretVariables,
   });
   writeFileSync(join(green(), "spec.json"), JSON.stringify({ version: "2.0.0", artifact: { digest } }));
   await writePassedGate(green(), {
@@ -139,6 +140,16 @@ describe("the supervisor", () => {
     if (!event) throw new Error("no restart event");
     expect(event).toMatchObject({ process: "green", outcome: "failed-gate", pid: null, usersFrom: null });
     expect(event.gate?.verdict).toBe("failed");
+    expect(await portAccepts(port)).toBe(false);
+    expect((await readRouterState(join(serviceDir(), "router/state.json"))).held).toEqual(["green"]);
+  });
+
+  it("leaves a colour that runs with stack secrets for the next up, held, and says so once", async () => {
+    await greenDied(200, ["API_TOKEN"]);
+    supervisor = watch();
+    await supervisor.checkOnce();
+    await supervisor.checkOnce();
+    expect(events().map((e) => [e.process, e.outcome, e.pid])).toEqual([["green", "left-for-up", null]]);
     expect(await portAccepts(port)).toBe(false);
     expect((await readRouterState(join(serviceDir(), "router/state.json"))).held).toEqual(["green"]);
   });
