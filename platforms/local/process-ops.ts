@@ -178,6 +178,22 @@ export function portAccepts(port: number, timeoutMs = 500): Promise<boolean> {
 }
 
 /**
+ * A process that was just killed can still accept connections for a moment while the kernel tears
+ * it down (seen as a zombie that still holds its listening socket): its port is given that long.
+ */
+export const portReleaseMs = 2000;
+
+/** Resolves true once nothing accepts connections on `port`, false if something still does after `withinMs`. */
+export async function portFreesWithin(port: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (await portAccepts(port)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/**
  * Fails when something this stack does not track already listens on one of `ports`: the new process
  * could not bind, and a readiness check would be answered by the stranger.
  */
@@ -187,7 +203,7 @@ export async function requireFreePorts(
   settingKey: string,
 ): Promise<void> {
   for (const port of ports) {
-    if (await portAccepts(port)) {
+    if (!(await portFreesWithin(port, portReleaseMs))) {
       throw new Error(
         `port ${port} for ${what} is in use by a process this stack does not track. ` +
           `Stop that process, or choose other ports with ${settingKey}, and run the release again.`,

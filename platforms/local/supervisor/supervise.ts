@@ -13,6 +13,8 @@ import { eventsLog, notificationsLog, slotPaths } from "../layout";
 import { appendLine, notify } from "../notify-ops";
 import {
   isRunning,
+  portFreesWithin,
+  portReleaseMs,
   readProcessRecord,
   startDetached,
   stopByPidFile,
@@ -185,6 +187,8 @@ export function supervise(options: SupervisorOptions): Supervisor {
         return;
       }
       say(`${target.name} (pid ${previousPid ?? "none"}) is not running; starting it again`);
+      // A process killed a moment ago may hold its port a little longer while the kernel ends it.
+      await portFreesWithin(spec.port, portReleaseMs);
       const started = await startDetached({ ...spec, pidFile: target.pidFile });
       let outcome: RestartOutcome = "serving";
       let detail = "";

@@ -7,6 +7,8 @@ import { type SlotInputs, type SlotOutputs, handlers } from "../../../../../plat
 import {
   isRunning,
   portAccepts,
+  portFreesWithin,
+  portReleaseMs,
   readProcessRecord,
   stopByPidFile,
 } from "../../../../../platforms/local/process-ops";
@@ -267,7 +269,7 @@ describe("Slot started again with a build that passed a gate here", () => {
       ops.update(project.dir, "web-blue", outputsOf(inputs("1.0.0")), inputs("1.0.0")),
     ).rejects.toThrow("the blue colour of web was started again with 1.0.0 but failed its gate");
     expect(existsSync(pidFile())).toBe(false);
-    expect(await portAccepts(port)).toBe(false);
+    expect(await portFreesWithin(port, portReleaseMs)).toBe(true);
     expect(existsSync(join(dir(), "spec.json"))).toBe(false);
     expect(existsSync(join(dir(), "restart.json"))).toBe(false);
   });

@@ -8,6 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   isRunning,
   portAccepts,
+  portFreesWithin,
+  portReleaseMs,
   readProcessRecord,
   stopByPidFile,
 } from "../../../../../platforms/local/process-ops";
@@ -140,7 +142,7 @@ describe("the supervisor", () => {
     if (!event) throw new Error("no restart event");
     expect(event).toMatchObject({ process: "green", outcome: "failed-gate", pid: null, usersFrom: null });
     expect(event.gate?.verdict).toBe("failed");
-    expect(await portAccepts(port)).toBe(false);
+    expect(await portFreesWithin(port, portReleaseMs)).toBe(true);
     expect((await readRouterState(join(serviceDir(), "router/state.json"))).held).toEqual(["green"]);
   });
 
