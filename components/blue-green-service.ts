@@ -38,7 +38,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
       if (color === plan.candidate || !spec) continue;
       platform.slot(
         `${name}-${color}`,
-        { service, color: color as "blue" | "green", spec },
+        { service, color: color as "blue" | "green", spec, release: args.release },
         { parent: this, dependsOn: deps },
       );
     }
@@ -55,14 +55,20 @@ export class BlueGreenService extends pulumi.ComponentResource {
       before.push(
         platform.migration(
           `${name}-migrate`,
-          { service, artifact: args.build.artifact, migrations: args.migrations, backupId: args.backupId },
+          {
+            service,
+            artifact: args.build.artifact,
+            migrations: args.migrations,
+            backupId: args.backupId,
+            release: args.release,
+          },
           { parent: this, dependsOn: [...deps, ...before.map((s) => s.resource)] },
         ),
       );
     }
     const candidate = platform.slot(
       `${name}-${plan.candidate}`,
-      { service, color: plan.candidate, spec: args.build },
+      { service, color: plan.candidate, spec: args.build, release: args.release },
       { parent: this, dependsOn: [...deps, ...before.map((s) => s.resource)] },
     );
 

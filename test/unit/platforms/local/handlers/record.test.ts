@@ -95,7 +95,7 @@ describe("completeRecord", () => {
     expect(() =>
       completeRecord(draft, { ...rolledBack, outcome: "half-done" as RecordOutcome["outcome"] }),
     ).toThrow(
-      /^the deployment record is not valid: outcome: expected one of succeeded, failed-gate, rolled-back, rolled-back-manually/,
+      /^the deployment record is not valid: outcome: expected one of succeeded, failed, rolled-back/,
     );
   });
 });
