@@ -27,11 +27,13 @@ describe("Restore diff", () => {
       replaces: [],
       deleteBeforeReplace: false,
     });
-    expect(await handlers.diff("", "id", olds, { ...inputs, webhookUrl: "http://127.0.0.1:9/hook" })).toEqual({
-      changes: false,
-      replaces: [],
-      deleteBeforeReplace: false,
-    });
+    expect(await handlers.diff("", "id", olds, { ...inputs, webhookUrl: "http://127.0.0.1:9/hook" })).toEqual(
+      {
+        changes: false,
+        replaces: [],
+        deleteBeforeReplace: false,
+      },
+    );
   });
 
   it("is a new restore (replace) for another backup, service, data folder or backup folder", async () => {
