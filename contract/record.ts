@@ -326,6 +326,12 @@ export function renderRecordMarkdown(record: DeploymentRecord): string {
   return lines.join("\n");
 }
 
+/** `<changeId>-<version>-<date as 20250701T200000000Z>`, with anything unsafe in a file name as `_`. */
+export function recordFileStem(record: DeploymentRecord): string {
+  const date = new Date(record.date).toISOString().replace(/[-:.]/g, "");
+  return `${record.issue.changeId}-${record.release.version}-${date}`.replace(/[^A-Za-z0-9._+-]/g, "_");
+}
+
 // ---------------------------------------------------------------------------------------------
 // A failed release: the record and the notice every platform writes from the failing step
 
@@ -461,4 +467,95 @@ export class RecordedFailure extends Error {
 /** The trigger of a step's error: the judge's where it decided, otherwise the stage's own. */
 export function failureTrigger(stage: FailureStage, error: unknown): FailureTrigger {
   return error instanceof StepFailure ? error.trigger : `${stage}-failure`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A release whose every step passed
+
+/** What happened to one service in a release that succeeded (its steps' outputs). */
+export interface ServiceSteps {
+  readonly backup: { readonly id: string; readonly digest: string; readonly at: string } | null;
+  /** Rounds are null where a platform cannot read them back (a Job's log). */
+  readonly gate: { readonly rounds: number | null; readonly at: string };
+  readonly switchedAt: string;
+  readonly verification: {
+    readonly errorRate: number | null;
+    readonly p95LatencyMs: number | null;
+    readonly at: string;
+  };
+}
+
+/**
+ * The record of a release whose every step passed, written as its last step (`date`); validated.
+ * The first service's colours and backup stand for the release's.
+ */
+export function succeededRecord(
+  draft: Readonly<Record<string, unknown>>,
+  facts: {
+    readonly results: Readonly<Record<string, ServiceSteps>>;
+    readonly colors: Readonly<
+      Record<string, { readonly active: "blue" | "green"; readonly previous: "blue" | "green" | null }>
+    >;
+    readonly date: string;
+  },
+): DeploymentRecord {
+  const entries = Object.entries(facts.results);
+  const first = entries[0];
+  const firstColors = first ? facts.colors[first[0]] : undefined;
+  const raw = {
+    ...draft,
+    date: facts.date,
+    outcome: "succeeded",
+    rollback: null,
+    failure: null,
+    activeColor: firstColors?.active ?? null,
+    previousColor: firstColors?.previous ?? null,
+    backup: first?.[1].backup ? { id: first[1].backup.id, digest: first[1].backup.digest } : null,
+    verification: {
+      system: `All ${entries.length} service(s) up and verified after the switch.`,
+      gates: entries.flatMap(([service, r]) => [
+        {
+          name: `${service} pre-promotion gate`,
+          stage: "pre-promotion",
+          service,
+          verdict: "passed",
+          trigger: null,
+          summary: r.gate.rounds === null ? "passed" : `passed after ${r.gate.rounds} rounds`,
+        },
+        {
+          name: `${service} post-promotion verification`,
+          stage: "post-promotion",
+          service,
+          verdict: "passed",
+          trigger: null,
+          summary:
+            r.verification.errorRate === null
+              ? "passed"
+              : `passed: error rate ${(r.verification.errorRate * 100).toFixed(2)}%`,
+        },
+      ]),
+      performance: entries.flatMap(([service, r]) =>
+        r.verification.p95LatencyMs === null
+          ? []
+          : [
+              {
+                metric: `${service} p95 latency after the switch`,
+                value: r.verification.p95LatencyMs,
+                unit: "ms",
+              },
+            ],
+      ),
+      users: null,
+    },
+    issues: { found: 0, resolved: 0, pending: 0, workarounds: [] },
+    timeline: entries
+      .flatMap(([service, r]) => [
+        ...(r.backup ? [{ stage: `${service}: backup verified`, at: r.backup.at }] : []),
+        { stage: `${service}: pre-promotion gate passed`, at: r.gate.at },
+        { stage: `${service}: traffic switched`, at: r.switchedAt },
+        { stage: `${service}: post-promotion verification passed`, at: r.verification.at },
+      ])
+      .sort((a, b) => a.at.localeCompare(b.at)),
+  };
+  return requireRecord(raw, "the deployment record", "fix these fields");
 }

@@ -119,6 +119,27 @@ export class AwsPlatform implements Platform {
     return this.config.services[service] ?? defaultAwsService;
   }
 
+  /** What a step needs to record its own failure (ops/failure.ts); none outside a service's release. */
+  private failureInputs(
+    service: string,
+    release: ReleaseRef | undefined,
+    opts: StepOptions,
+  ): Record<string, unknown> {
+    if (release?.failure === undefined) return {};
+    const shared = this.ensureShared(opts);
+    return {
+      failure: {
+        service,
+        release: { changeId: release.changeId, version: release.version, key: release.key },
+        record: release.failure.record,
+        served: release.failure.served,
+        bucket: shared.bucket.bucket,
+        recordsPrefix: "records/",
+        topicArn: shared.topic.arn,
+      },
+    };
+  }
+
   private ensureShared(opts: StepOptions): SharedObjects {
     this.shared ??= declareShared(this.config, dependencyList(opts.dependsOn));
     return this.shared;
@@ -189,7 +210,11 @@ export class AwsPlatform implements Platform {
     return { resource: router.productionRule, url: router.url };
   }
 
-  slot(name: string, args: { service: string; color: Color; spec: SlotSpec }, opts: StepOptions): SlotStep {
+  slot(
+    name: string,
+    args: { service: string; color: Color; spec: SlotSpec; release?: ReleaseRef },
+    opts: StepOptions,
+  ): SlotStep {
     const { service, color, spec } = args;
     const settings = this.service(service);
     const router = this.router$(service, opts);
@@ -287,6 +312,7 @@ export class AwsPlatform implements Platform {
           desiredCount: settings.desiredCount,
           releaseKey: spec.version,
           timeoutMs: minutes(this.config.deployTimeoutMinutes),
+          ...this.failureInputs(service, args.release, opts),
         },
         ["runningCount"],
         this.stepOpts(opts, [ecsService]),
@@ -315,6 +341,7 @@ export class AwsPlatform implements Platform {
         version: release.version,
         database: { kind: database.kind, identifier: database.identifier },
         timeoutMs: minutes(database.snapshotTimeoutMinutes),
+        ...this.failureInputs(service, release, opts),
       },
       ["backupId", "arn", "digest", "createdAt"],
       // Snapshots outlive the stack's resources: a later release or a destroy never deletes one.
@@ -380,6 +407,7 @@ export class AwsPlatform implements Platform {
           startedBy: `shipgate-migration`,
         },
         timeoutMs: minutes(this.config.deployTimeoutMinutes),
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["taskArn", "summary", "stoppedAt"],
       this.stepOpts(opts, [taskDefinition]),
@@ -442,6 +470,7 @@ export class AwsPlatform implements Platform {
         message: args.message,
         stop: args.stop ? { cluster: this.config.cluster, service: names.ecsService(args.stop) } : null,
         timeoutMs: minutes(this.config.deployTimeoutMinutes),
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["startedAt"],
       this.stepOpts(opts, [router.productionRule]),
@@ -466,6 +495,7 @@ export class AwsPlatform implements Platform {
         checks: args.checks,
         policy: args.policy,
         rolledBackAt: this.observeService(args.service).rolledBackAt,
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["verdict", "rounds", "passedAt"],
       this.stepOpts(opts, [router.testRule]),
@@ -492,6 +522,7 @@ export class AwsPlatform implements Platform {
         color: args.color,
         warmWindowMinutes: args.warmWindowMinutes,
         rolledBackAt: this.observeService(args.service).rolledBackAt,
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["active", "previous", "switchedAt"],
       this.stepOpts(opts, [router.productionRule]),
@@ -533,6 +564,7 @@ export class AwsPlatform implements Platform {
         recordsPrefix: "records/",
         topicArn: shared.topic.arn,
         rolledBackAt: this.observeService(args.service).rolledBackAt,
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["verdict", "errorRate", "p95LatencyMs", "verifiedAt"],
       this.stepOpts(opts),

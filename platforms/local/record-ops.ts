@@ -13,6 +13,7 @@ import {
   type DeploymentRecord,
   LATEST_RECORD_FILE,
   parseDeploymentRecord,
+  recordFileStem,
   renderRecordMarkdown,
   requireRecord,
 } from "../../contract/record";
@@ -26,17 +27,13 @@ export {
   RECORD_OUTCOMES,
   type RecordOutcome,
   RECORD_TRIGGERS,
+  recordFileStem,
   renderRecordMarkdown,
 } from "../../contract/record";
 
 // ---------------------------------------------------------------------------------------------
 // Files
 
-/** `<changeId>-<version>-<date as 20250701T200000000Z>`, with anything unsafe in a file name as `_`. */
-export function recordFileStem(record: DeploymentRecord): string {
-  const date = new Date(record.date).toISOString().replace(/[-:.]/g, "");
-  return `${record.issue.changeId}-${record.release.version}-${date}`.replace(/[^A-Za-z0-9._+-]/g, "_");
-}
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
