@@ -62,7 +62,7 @@ export function runnerJob(
                 env: [
                   { name: "SHIPGATE_TASK", value: pulumi.jsonStringify(args.settings) },
                   ...(args.serviceAccount ? [{ name: "NODE_EXTRA_CA_CERTS", value: serviceAccountCa }] : []),
-                  ...(webhook && args.task !== "gate"
+                  ...(webhook
                     ? [
                         {
                           name: "SHIPGATE_WEBHOOK_URL",

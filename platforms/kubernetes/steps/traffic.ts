@@ -6,20 +6,22 @@ import type {
   Color,
   GateStep,
   Platform,
+  ReleaseRef,
   RouterStep,
   StepOptions,
   SwitchStep,
   VerificationStep,
 } from "../../../components/platform";
-import type { GateTask, VerifyTask } from "../runner/main";
+import type { FailureTask, GateTask, VerifyTask } from "../runner/main";
 import { seconds, type KubernetesContext } from "../context";
 import { runnerJob } from "../jobs";
 import { annotations, colorLabel, colorSelector, objectNames, serviceLabels } from "../labels";
 
 /**
- * The authority of the service's verification Job to switch traffic back: a ServiceAccount and a
- * Role that may only read and patch the active Service. The users' address is the active Service,
- * which the traffic switch declares.
+ * The authority of the service's gate and verification Jobs: a ServiceAccount and a Role that may
+ * only read and patch the active Service (the switch back) and create ConfigMaps (a failed release's
+ * record, which the Job writes itself). The users' address is the active Service, which the traffic
+ * switch declares.
  */
 export function router(
   context: KubernetesContext,
@@ -42,6 +44,7 @@ export function router(
           resourceNames: [names.activeService],
           verbs: ["get", "patch"],
         },
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
       ],
     },
     context.opts(opts),
@@ -56,6 +59,22 @@ export function router(
     context.opts(opts, [account, role]),
   );
   return { resource: binding, url: context.serviceUrl(names.activeService, args.service) };
+}
+
+/** What a runner Job needs to record the release's failure; none outside a service's release. */
+function failureTask(
+  context: KubernetesContext,
+  service: string,
+  release: ReleaseRef,
+): FailureTask | undefined {
+  if (release.failure === undefined) return undefined;
+  return {
+    service,
+    release: { changeId: release.changeId, version: release.version },
+    record: { ...release.failure.record },
+    served: release.failure.served,
+    namespace: context.namespace,
+  };
 }
 
 /** The preview Service on the candidate colour, then the runner's gate Job against it. */
@@ -88,11 +107,19 @@ export function gate(
     digest: args.artifact.digest,
     checks: [...args.checks],
     policy: args.policy,
+    failure: failureTask(context, service, release),
   } satisfies Record<keyof GateTask, unknown>;
   const job = runnerJob(
     context,
     name,
-    { service, task: "gate", release, settings: task, deadlineSeconds: seconds(args.policy.timeoutMs) + 60 },
+    {
+      service,
+      task: "gate",
+      release,
+      settings: task,
+      deadlineSeconds: seconds(args.policy.timeoutMs) + 60,
+      serviceAccount: names.serviceAccount,
+    },
     opts,
     [preview],
   );
@@ -169,6 +196,7 @@ export function verification(
       release: { changeId: release.changeId, version: release.version },
       service,
     },
+    failure: failureTask(context, service, release),
   } satisfies Record<keyof VerifyTask, unknown>;
   const job = runnerJob(
     context,

@@ -268,6 +268,25 @@ describe("the kubernetes platform's releases", () => {
         },
       },
     });
+    // A failed gate Job records the failure itself, as the service's account: the record's draft,
+    // what served users (nothing, on a first release) and where the record goes.
+    expect(task(gate)["failure"]).toEqual({
+      service: "sample-app",
+      release: { changeId: "CHG-200", version: "1.0.0" },
+      record: expect.objectContaining({ release: expect.objectContaining({ version: "1.0.0" }) }),
+      served: null,
+      namespace: "shipgate-staging",
+    });
+    expect(task(gate)["failure"]).toEqual(task(mocks.byName("sample-app-verify-bake"))["failure"]);
+    expect(gate.inputs).toMatchObject({
+      spec: { template: { spec: { serviceAccountName: "sample-app-shipgate" } } },
+    });
+    expect(mocks.byName("sample-app-router-role").inputs).toMatchObject({
+      rules: [
+        { apiGroups: [""], resources: ["services"], resourceNames: ["sample-app"], verbs: ["get", "patch"] },
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
+      ],
+    });
     expect(gate.dependsOn).toContain("sample-app-gate-checks-preview");
     // The switch waits for the gate component, which the SDK expands to the gate's Job and Service.
     expect(mocks.byName("sample-app-switch-route").dependsOn).toEqual([
