@@ -34,7 +34,6 @@ export {
 // ---------------------------------------------------------------------------------------------
 // Files
 
-
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
