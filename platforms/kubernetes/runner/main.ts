@@ -36,7 +36,9 @@ const color = z.enum(["blue", "green"]);
 /**
  * What a gate or verification Job needs to record the release's failure itself: a failed Job is all
  * the engine sees, so the runner writes the contract's failure record (a ConfigMap labelled
- * `shipgate.dev/kind=deployment-record`) and tells the team and support through the webhook.
+ * `shipgate.dev/kind=deployment-record`) and tells the team and support through the webhook. It is
+ * mounted from a ConfigMap of its own (FAILURE_FILE), not put in the Job's spec: what served users
+ * differs from one run to the next, and a Job whose spec changes runs again.
  */
 export const failureTaskSchema = z.strictObject({
   service: z.string(),
@@ -56,7 +58,6 @@ export const gateTaskSchema = z.strictObject({
   digest: z.string().optional(),
   checks: checksSchema,
   policy: gatePolicySchema,
-  failure: failureTaskSchema.optional(),
 });
 export type GateTask = z.input<typeof gateTaskSchema>;
 
@@ -74,7 +75,6 @@ export const verifyTaskSchema = z.strictObject({
   annotations: z.strictObject({ rolledBackAt: z.string(), rollbackTrigger: z.string() }),
   /** Who hears of a switch back, and as part of which release: the message is the judge's. */
   notice: notificationEventSchema.omit({ at: true, message: true }).optional(),
-  failure: failureTaskSchema.optional(),
 });
 export type VerifyTask = z.output<typeof verifyTaskSchema>;
 
@@ -199,20 +199,38 @@ export async function recordFailure(
   return notes.join(" ");
 }
 
-export async function gateTask(raw: unknown, access: ClusterAccess = {}): Promise<RunnerResult> {
+/** Where the program mounts the failure context (a ConfigMap of the service's step). */
+export const FAILURE_FILE = "/shipgate-failure/failure.json";
+
+/** The mounted failure context, or undefined when the Job has none (a Job of an earlier program). */
+export function readFailure(file = FAILURE_FILE): FailureTask | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  return parseOrThrow(`the failure context (${file})`, failureTaskSchema, JSON.parse(text));
+}
+
+export async function gateTask(
+  raw: unknown,
+  access: ClusterAccess = {},
+  failure: FailureTask | undefined = undefined,
+): Promise<RunnerResult> {
   const task = parseOrThrow("the gate task ($SHIPGATE_TASK)", gateTaskSchema, raw);
   const report = await runGate({ baseUrl: task.target, checks: task.checks, policy: task.policy });
   const result = resultOf("gate", report);
-  if (report.verdict === "passed" || task.failure === undefined) return result;
+  if (report.verdict === "passed" || failure === undefined) return result;
   const written = await recordFailure(
-    task.failure,
+    failure,
     {
       outcome: "failed",
-      service: task.failure.service,
+      service: failure.service,
       stage: "gate",
       trigger: report.trigger ?? "gate-failure",
       error: report.message,
-      served: task.failure.served,
+      served: failure.served,
       previousColor: null,
       backup: null,
       startedAt: report.startedAt,
@@ -225,6 +243,8 @@ export async function gateTask(raw: unknown, access: ClusterAccess = {}): Promis
 
 export interface VerifyActions extends ClusterAccess {
   readonly switchBack: (task: VerifyTask, report: VerificationReport) => Promise<void>;
+  /** The mounted failure context (readFailure). */
+  readonly failure?: FailureTask;
 }
 
 export async function verifyTask(raw: unknown, act: VerifyActions = { switchBack }): Promise<RunnerResult> {
@@ -236,21 +256,22 @@ export async function verifyTask(raw: unknown, act: VerifyActions = { switchBack
     ? `Traffic is back on ${task.rollbackTo}, the previous version.`
     : `There is no previous version to return to (first release); ${task.promoted} keeps serving.`;
   const message = `${report.message} ${where}`;
-  if (task.failure) {
+  const { failure } = act;
+  if (failure) {
     const trigger = report.trigger ?? "system-failure";
-    const { version } = task.failure.release;
+    const { version } = failure.release;
     const active = task.rollbackTo ?? task.promoted;
     const written = await recordFailure(
-      task.failure,
+      failure,
       {
         outcome: task.rollbackTo ? "rolled-back" : "failed",
-        service: task.failure.service,
+        service: failure.service,
         stage: "verification",
         trigger,
         error: `post-promotion verification failed (${trigger}): ${message}`,
         served:
           active === task.rollbackTo
-            ? (task.failure.served ?? { version: "the previous version", color: active })
+            ? (failure.served ?? { version: "the previous version", color: active })
             : { version, color: active },
         previousColor: task.rollbackTo ? task.promoted : null,
         backup: null,
@@ -319,9 +340,22 @@ export async function main(kind: string | undefined, env: NodeJS.ProcessEnv = pr
   }
   const webhookUrl = env["SHIPGATE_WEBHOOK_URL"] || undefined;
   let result: RunnerResult;
-  if (kind === "gate") result = await gateTask(raw, webhookUrl ? { webhookUrl } : {});
+  let failure: FailureTask | undefined;
+  try {
+    failure = kind === "gate" || kind === "verify" ? readFailure() : undefined;
+  } catch (error) {
+    // The verdict still counts; only its record is missing, and the log says why.
+    process.stderr.write(
+      `no failure record can be written: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+  }
+  if (kind === "gate") result = await gateTask(raw, webhookUrl ? { webhookUrl } : {}, failure);
   else if (kind === "verify") {
-    result = await verifyTask(raw, { switchBack, ...(webhookUrl ? { webhookUrl } : {}) });
+    result = await verifyTask(raw, {
+      switchBack,
+      ...(webhookUrl ? { webhookUrl } : {}),
+      ...(failure ? { failure } : {}),
+    });
   } else if (kind === "notify") result = await notifyTask(raw, webhookUrl);
   else {
     fail(`unknown task ${JSON.stringify(kind)}: expected gate, verify or notify`);

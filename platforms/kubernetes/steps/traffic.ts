@@ -15,7 +15,7 @@ import type {
 import type { FailureTask, GateTask, VerifyTask } from "../runner/main";
 import { seconds, type KubernetesContext } from "../context";
 import { runnerJob } from "../jobs";
-import { annotations, colorLabel, colorSelector, objectNames, serviceLabels } from "../labels";
+import { annotations, colorLabel, colorSelector, kubeName, objectNames, serviceLabels } from "../labels";
 
 /**
  * The authority of the service's gate and verification Jobs: a ServiceAccount and a Role that may
@@ -61,20 +61,38 @@ export function router(
   return { resource: binding, url: context.serviceUrl(names.activeService, args.service) };
 }
 
-/** What a runner Job needs to record the release's failure; none outside a service's release. */
-function failureTask(
+/**
+ * What a runner Job needs to record the release's failure, as a ConfigMap the Job mounts (updated in
+ * place each run, so the Job's own spec, and whether it runs again, does not depend on it); none
+ * outside a service's release.
+ */
+function failureContext(
   context: KubernetesContext,
-  service: string,
-  release: ReleaseRef,
-): FailureTask | undefined {
+  name: string,
+  args: { service: string; release: ReleaseRef; task: "gate" | "verify" },
+  opts: StepOptions,
+): k8s.core.v1.ConfigMap | undefined {
+  const { service, release } = args;
   if (release.failure === undefined) return undefined;
-  return {
+  const failure: FailureTask = {
     service,
     release: { changeId: release.changeId, version: release.version },
     record: { ...release.failure.record },
     served: release.failure.served,
     namespace: context.namespace,
   };
+  return new k8s.core.v1.ConfigMap(
+    `${name}-failure`,
+    {
+      metadata: {
+        name: kubeName("shipgate-failure", service, args.task),
+        namespace: context.namespace,
+        labels: serviceLabels(service, "shipgate"),
+      },
+      data: { "failure.json": JSON.stringify(failure) },
+    },
+    context.opts(opts),
+  );
 }
 
 /** The preview Service on the candidate colour, then the runner's gate Job against it. */
@@ -107,8 +125,8 @@ export function gate(
     digest: args.artifact.digest,
     checks: [...args.checks],
     policy: args.policy,
-    failure: failureTask(context, service, release),
   } satisfies Record<keyof GateTask, unknown>;
+  const failure = failureContext(context, name, { service, release, task: "gate" }, opts);
   const job = runnerJob(
     context,
     name,
@@ -119,9 +137,10 @@ export function gate(
       settings: task,
       deadlineSeconds: seconds(args.policy.timeoutMs) + 60,
       serviceAccount: names.serviceAccount,
+      ...(failure ? { failureContext: failure } : {}),
     },
     opts,
-    [preview],
+    [preview, ...(failure ? [failure] : [])],
   );
   return {
     resource: job,
@@ -196,8 +215,8 @@ export function verification(
       release: { changeId: release.changeId, version: release.version },
       service,
     },
-    failure: failureTask(context, service, release),
   } satisfies Record<keyof VerifyTask, unknown>;
+  const failure = failureContext(context, name, { service, release, task: "verify" }, opts);
   const job = runnerJob(
     context,
     name,
@@ -208,8 +227,10 @@ export function verification(
       settings: task,
       deadlineSeconds: seconds(args.spec.bakeTimeMs) + 120,
       serviceAccount: names.serviceAccount,
+      ...(failure ? { failureContext: failure } : {}),
     },
     opts,
+    failure ? [failure] : [],
   );
   return {
     resource: job,

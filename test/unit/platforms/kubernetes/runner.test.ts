@@ -13,6 +13,7 @@ import {
   type FailureTask,
   gateTask,
   main,
+  readFailure,
   notifyTask,
   switchBack,
   verifyTask,
@@ -161,12 +162,11 @@ describe("a failed gate or verification Job records the failure itself", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const gate = (withFailure: boolean) => ({
+  const gate = () => ({
     release: "CHG-7@2.1.0",
     target: `${base}/app`,
     checks: [{ name: "health", kind: "technical", path: "/health" }],
     policy: { consecutiveSuccesses: 1, failureThreshold: 1, intervalMs: 10, timeoutMs: 2000 },
-    ...(withFailure ? { failure } : {}),
   });
   /** The record ConfigMap the runner created through the API server, parsed. */
   const createdRecord = () => {
@@ -184,14 +184,21 @@ describe("a failed gate or verification Job records the failure itself", () => {
     return { body, record: parsed.value };
   };
 
+  it("reads the failure context the program mounts, and names a broken one", () => {
+    const file = join(dir, "failure.json");
+    writeFileSync(file, JSON.stringify(failure));
+    expect(readFailure(file)).toEqual(failure);
+    writeFileSync(file, JSON.stringify({ ...failure, served: "blue" }));
+    expect(() => readFailure(file)).toThrow(`the failure context (${file}) is not valid: served:`);
+  });
+
   it("a failed gate writes the failure record as a ConfigMap and tells the team, then fails", async () => {
     received.length = 0;
-    const result = await gateTask(gate(true), {
-      api: fetch,
-      apiServer: base,
-      tokenFile,
-      webhookUrl: `${base}/hook`,
-    });
+    const result = await gateTask(
+      gate(),
+      { api: fetch, apiServer: base, tokenFile, webhookUrl: `${base}/hook` },
+      failure,
+    );
     expect(result.verdict).toBe("failed");
     const { body, record } = createdRecord();
     expect(body.metadata.name).toMatch(/^shipgate-record-chg-7-2\.1\.0-\d{8}t\d{9}z$/);
@@ -224,20 +231,20 @@ describe("a failed gate or verification Job records the failure itself", () => {
   });
 
   it("a gate without a failure context (a Job of an earlier program) writes nothing", async () => {
+    expect(readFailure(join(dir, "none.json"))).toBeUndefined();
     received.length = 0;
-    const result = await gateTask(gate(false), { api: fetch, apiServer: base, tokenFile });
+    const result = await gateTask(gate(), { api: fetch, apiServer: base, tokenFile });
     expect(result.verdict).toBe("failed");
     expect(received.filter((r) => r.method === "POST")).toEqual([]);
   });
 
   it("an API server that refuses the record hides nothing: the verdict and the notice stand", async () => {
     received.length = 0;
-    const result = await gateTask(gate(true), {
-      api: fetch,
-      apiServer: `${base}/app`,
-      tokenFile,
-      webhookUrl: `${base}/hook`,
-    });
+    const result = await gateTask(
+      gate(),
+      { api: fetch, apiServer: `${base}/app`, tokenFile, webhookUrl: `${base}/hook` },
+      failure,
+    );
     expect(result.verdict).toBe("failed");
     expect(result.message).toMatch(
       /The failure record could not be written \(HTTP 500 .*\); write it by hand\.$/,
@@ -247,16 +254,14 @@ describe("a failed gate or verification Job records the failure itself", () => {
 
   it("a failed verification records the switch back (rolled-back), and sends one notice", async () => {
     received.length = 0;
-    const result = await verifyTask(
-      { ...verify("blue"), failure },
-      {
-        switchBack: async () => undefined,
-        api: fetch,
-        apiServer: base,
-        tokenFile,
-        webhookUrl: `${base}/hook`,
-      },
-    );
+    const result = await verifyTask(verify("blue"), {
+      switchBack: async () => undefined,
+      api: fetch,
+      apiServer: base,
+      tokenFile,
+      webhookUrl: `${base}/hook`,
+      failure,
+    });
     expect(result.verdict).toBe("failed");
     const { record } = createdRecord();
     expect(record.outcome).toBe("rolled-back");
