@@ -323,6 +323,7 @@ describe("the kubernetes platform's releases", () => {
     expect(mocks.byName("sample-app-switch-route").dependsOn).toEqual([
       "namespace",
       "sample-app-gate-checks",
+      "sample-app-gate-checks-failure",
       "sample-app-gate-checks-preview",
     ]);
 
