@@ -13,3 +13,4 @@ export { postWebhook, redactUrl, type WebhookResult, type WebhookRetry } from ".
 export { retry, type Attempt, type RetryOptions } from "./retry";
 export * from "./service";
 export * from "./record";
+export * from "./record-builders";
