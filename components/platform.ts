@@ -86,6 +86,8 @@ export interface FailureDraft {
   readonly served: { readonly version: string; readonly color: Color } | null;
   /** The colour the release deploys to. */
   readonly candidate: Color;
+  /** Whether the release starts the candidate anew (false: it already runs this build). */
+  readonly restarts: boolean;
 }
 
 export interface StepOptions {

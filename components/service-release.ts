@@ -110,6 +110,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
           ? null
           : { version: servedVersion, color: plan.live },
       candidate: plan.candidate,
+      restarts: !plan.reuse,
     },
   };
   const after: pulumi.Resource[] = [...args.after];

@@ -32,6 +32,8 @@ export interface FailureContext {
   readonly served: Served | null;
   /** The colour this release deploys to. */
   readonly candidate: Color;
+  /** Whether the release starts the candidate anew: then the candidate's process is not what served. */
+  readonly restarts: boolean;
   /** Relative to the project. */
   readonly recordsDir: string;
   readonly notificationsLog: string;
@@ -99,9 +101,10 @@ async function answers(url: string): Promise<boolean> {
 }
 
 /**
- * What serves users now, after lifting a maintenance response whose colour still answers (a data
- * restore or a migration that failed behind it: the live version is untouched). A colour the release
- * stopped (the recreate strategy) keeps the maintenance response rather than failing requests.
+ * What serves users now, after lifting a maintenance response whose colour still answers and still
+ * runs what served (a data restore or a migration that failed behind it: the live version is
+ * untouched). A colour the release stopped or restarted with its new build (the recreate strategy)
+ * keeps the maintenance response: users must not reach a build that failed, nor get failed requests.
  */
 async function leaveUsersServed(context: FailureContext): Promise<{ served: Served | null; note: string }> {
   const router = { adminPort: context.adminPort };
@@ -120,7 +123,8 @@ async function leaveUsersServed(context: FailureContext): Promise<{ served: Serv
         : { version: context.release.version, color: active };
   if (!status.maintenance.enabled) return { served, note: "" };
   const upstream = active === null ? undefined : status.upstreams[active];
-  if (upstream !== undefined && (await answers(upstream))) {
+  const untouched = !(active === context.candidate && context.restarts);
+  if (untouched && upstream !== undefined && (await answers(upstream))) {
     try {
       await setRouterMaintenance(router, { enabled: false });
       return { served, note: `The maintenance response is lifted: ${describeServed(served)}.` };
@@ -130,7 +134,9 @@ async function leaveUsersServed(context: FailureContext): Promise<{ served: Serv
   }
   return {
     served: null,
-    note: "Users still get the maintenance response: the version that served them was stopped for this release; release a version that works.",
+    note:
+      "Users still get the maintenance response: the version that served them was stopped or replaced " +
+      "for this release; release a version that works.",
   };
 }
 

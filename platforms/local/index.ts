@@ -128,6 +128,7 @@ export class LocalPlatform implements Platform {
         record: failure.record,
         served: failure.served,
         candidate: failure.candidate,
+        restarts: failure.restarts,
         recordsDir: recordsDir(this.args.workDir),
         notificationsLog: notificationsLog(this.args.workDir),
         adminPort: servicePorts(this.settings(service).port).admin,

@@ -109,6 +109,7 @@ function failureInputs(
       record: inputsOf("sample-app-verify-bake")["record"],
       served,
       candidate,
+      restarts: true,
       recordsDir: `${workDir}/records`,
       notificationsLog: `${workDir}/notifications.log`,
       adminPort: 31003,

@@ -69,6 +69,7 @@ function stepRef(
   ref: { changeId: string; version: string; key: string },
   candidate: "blue" | "green",
   served: { version: string; color: "blue" | "green" } | null,
+  restarts = true,
 ): Record<string, unknown> {
   return {
     ...ref,
@@ -77,6 +78,7 @@ function stepRef(
       record: inputsOf("sample-app-verify-bake")["record"],
       served,
       candidate,
+      restarts,
     },
   };
 }
@@ -411,7 +413,8 @@ describe("rollback with data restore", () => {
       `fake:step:router sample-app-router <- sample-app after [${deps}]`,
     ]);
     const ref = { changeId: "CHG-100", version: "1.0.0", key: "CHG-100@1.0.0+restore:CHG-101-2.0.0" };
-    const step = stepRef(ref, "blue", { version: "2.0.0", color: "green" });
+    // Blue is warm with 1.0.0: the restore's release starts nothing anew.
+    const step = stepRef(ref, "blue", { version: "2.0.0", color: "green" }, false);
     expect(inputsOf("sample-app-restore")).toEqual({
       service: "sample-app",
       backupId: "CHG-101-2.0.0",

@@ -118,6 +118,7 @@ function context(adminPort: number, recordsDir = "records"): FailureContext {
     record: draft,
     served: { version: "1.0.0", color: "blue" },
     candidate: "green",
+    restarts: true,
     recordsDir,
     notificationsLog: "notifications.log",
     adminPort,
@@ -261,6 +262,18 @@ describe("a failed step on the local platform", () => {
     const step = withFailureRecord("migration", failingStep(new Error("migration 0003 failed")));
     const error = await failureOf(
       step.create(project.dir, { name: "x", failure: context(router.adminPort) }),
+    );
+    expect(router.asked).toEqual(["GET /state"]);
+    expect(error.message).toContain("Users still get the maintenance response");
+    expect(records(project)[0]?.record.failure?.served).toBeNull();
+  });
+
+  it("keeps the maintenance response in front of a colour the release restarted with its failed build", async () => {
+    const blue = await listen((_req, res) => res.writeHead(200).end("4.0.0, not gated"));
+    const router = await fakeRouter({ maintenance: true, blueUrl: `http://127.0.0.1:${blue}` });
+    const step = withFailureRecord("gate", failingStep(new StepFailure("gate failed", "errors")));
+    const error = await failureOf(
+      step.create(project.dir, { name: "x", failure: { ...context(router.adminPort), candidate: "blue" } }),
     );
     expect(router.asked).toEqual(["GET /state"]);
     expect(error.message).toContain("Users still get the maintenance response");

@@ -154,6 +154,7 @@ describe("Verification after the router failed over by itself", () => {
           record: recordDraft,
           served: { version: "1.0.0", color: "blue" },
           candidate: "green",
+          restarts: true,
           recordsDir: "records",
           notificationsLog: "notifications.log",
           adminPort,
