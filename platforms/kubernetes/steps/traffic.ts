@@ -87,7 +87,7 @@ function failureContext(
       metadata: {
         name: kubeName("shipgate-failure", service, args.task),
         namespace: context.namespace,
-        labels: serviceLabels(service, "shipgate"),
+        labels: serviceLabels(service, "failure-context"),
       },
       data: { "failure.json": JSON.stringify(failure) },
     },
