@@ -14,3 +14,4 @@ export { retry, type Attempt, type RetryOptions } from "./retry";
 export * from "./service";
 export * from "./record";
 export * from "./record-builders";
+export * from "./secrets";
