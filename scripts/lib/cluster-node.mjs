@@ -66,6 +66,8 @@ export function nodePaths(clusterDir) {
     kubeletRoot: join(dir, "kubelet"),
     kubeletConfig: join(dir, "kubelet.yaml"),
     kubeletKubeconfig: join(dir, "kubelet.kubeconfig"),
+    proxyConfig: join(dir, "kube-proxy.yaml"),
+    proxyKubeconfig: join(dir, "kube-proxy.kubeconfig"),
     resolvConf: join(dir, "resolv.conf"),
     images: join(dir, "images"),
   };
@@ -219,6 +221,35 @@ export function writeNodeFiles(paths, net, { apiserverPort, pki, kubeconfig }) {
     }),
     { mode: 0o600 },
   );
+  writeFileSync(
+    paths.proxyKubeconfig,
+    kubeconfig({
+      server: `https://${net.hostAddress}:${apiserverPort}`,
+      serverName: "localhost",
+      client: "kube-proxy",
+    }),
+    { mode: 0o600 },
+  );
+  // Services' ClusterIPs, as iptables rules inside the node's namespace. masqueradeAll: without
+  // br_netfilter in every namespace, a pod that reaches a Service backed by a pod on the same
+  // bridge must see the answer come back through the namespace's stack, not straight over the
+  // bridge. conntrack sizes are global to the machine: left alone (0).
+  writeFileSync(
+    paths.proxyConfig,
+    [
+      "apiVersion: kubeproxy.config.k8s.io/v1alpha1",
+      "kind: KubeProxyConfiguration",
+      "mode: iptables",
+      `clientConnection: {kubeconfig: ${JSON.stringify(paths.proxyKubeconfig)}}`,
+      `hostnameOverride: ${realNodeName}`,
+      `clusterCIDR: ${podSubnet}`,
+      "healthzBindAddress: 127.0.0.1:10256",
+      "metricsBindAddress: 127.0.0.1:10249",
+      "conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}",
+      "iptables: {masqueradeAll: true, syncPeriod: 5s, minSyncPeriod: 0s}",
+      "",
+    ].join("\n"),
+  );
   writeFileSync(paths.resolvConf, `nameserver ${net.nodeIP}\n`);
   writeFileSync(
     paths.kubeletConfig,
@@ -297,6 +328,16 @@ export function nodeComponents(paths, net, { apiserverPort }) {
       // The kubelet's health endpoint is inside the namespace; the node's Ready condition says more.
       probe: undefined,
       what: `node ${realNodeName}`,
+    },
+    {
+      name: "kube-proxy",
+      ...inNs(binary("node", "kube-proxy"), [`--config=${paths.proxyConfig}`]),
+      // Ready once its first sync wrote the Services chain into the namespace's nat table.
+      probe: async () =>
+        run("ip", ["netns", "exec", net.netns, "iptables", "-t", "nat", "-S", "KUBE-SERVICES"], {
+          allowFail: true,
+        }).status === 0,
+      what: "Services' ClusterIPs (iptables in the node's namespace)",
     },
   ];
 }

@@ -130,6 +130,8 @@ const clients = {
 const nodeClients = {
   kubelet: `/O=system:nodes/CN=system:node:${realNodeName}`,
   "apiserver-kubelet-client": "/O=system:masters/CN=kube-apiserver-kubelet-client",
+  // The built-in role system:node-proxier is bound to this user.
+  "kube-proxy": "/CN=system:kube-proxy",
 };
 
 /** Makes the CA and every certificate once; later runs reuse them (and so do saved kubeconfigs). */
