@@ -16,7 +16,18 @@
 //
 // Plain Node.js with no dependencies.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { Resolver } from "node:dns/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { root } from "./engine.mjs";
@@ -119,6 +130,10 @@ export function ensureNetwork(net) {
   if (!nodeAddresses.includes(`${net.nodeIP}/`)) inNs("addr", "add", `${net.nodeIP}/32`, "dev", net.nodeLink);
   inNs("link", "set", net.nodeLink, "up");
   inNs("link", "set", "lo", "up");
+  // Services' ClusterIPs, for processes in the namespace itself (a load from inside): a route lets
+  // the connection start, and kube-proxy's rules then rewrite it to a pod; an address no Service
+  // holds goes to the namespace's own loopback and nowhere else.
+  inNs("route", "replace", "10.96.0.0/16", "dev", "lo");
   // The API server answers the kubelet's node IP from the relay's address over the veth pair.
   run("ip", ["route", "replace", `${net.nodeIP}/32`, "dev", net.hostLink, "src", net.hostAddress]);
   // Inside the namespace only: the bridge forwards between pods, kube-proxy's rules route Services.
@@ -283,6 +298,7 @@ export function writeNodeFiles(paths, net, { apiserverPort, pki, kubeconfig }) {
       "registerWithTaints:",
       `- {key: ${realNodeTaint.key}, value: "${realNodeTaint.value}", effect: ${realNodeTaint.effect}}`,
       "makeIPTablesUtilChains: false",
+      `podLogsDir: ${JSON.stringify(join(paths.dir, "pod-logs"))}`,
       "localStorageCapacityIsolation: false",
       "",
     ].join("\n"),
@@ -292,7 +308,7 @@ export function writeNodeFiles(paths, net, { apiserverPort, pki, kubeconfig }) {
 export const pauseImageName = "shipgate.local/pause:1";
 
 /** The node's processes, each entered into the node's namespace (the relay stays outside). */
-export function nodeComponents(paths, net, { apiserverPort }) {
+export function nodeComponents(paths, net, { apiserverPort, pki }) {
   const inNs = (command, args) => ({
     command: "nsenter",
     args: [`--net=/run/netns/${net.netns}`, "--", command, ...args],
@@ -328,6 +344,28 @@ export function nodeComponents(paths, net, { apiserverPort }) {
       // The kubelet's health endpoint is inside the namespace; the node's Ready condition says more.
       probe: undefined,
       what: `node ${realNodeName}`,
+    },
+    {
+      name: "cluster-dns",
+      // kube-proxy's identity may read Services, which is all the DNS needs.
+      ...inNs(process.execPath, [
+        join(root, "scripts", "lib", "cluster-dns.mjs"),
+        net.nodeIP,
+        `https://${net.hostAddress}:${apiserverPort}`,
+        pki("ca.crt"),
+        pki("kube-proxy.crt"),
+        pki("kube-proxy.key"),
+      ]),
+      probe: async () => {
+        const resolver = new Resolver({ timeout: 1000, tries: 1 });
+        resolver.setServers([net.nodeIP]);
+        // Any answer at all (NXDOMAIN included) says it serves.
+        return resolver.resolve4("shipgate-probe.default.svc.cluster.local").then(
+          () => true,
+          (error) => error.code === "ENOTFOUND",
+        );
+      },
+      what: `${net.nodeIP}:53 (Services' names)`,
     },
     {
       name: "kube-proxy",
@@ -437,6 +475,23 @@ export function ensureCgroupRoot(net) {
       if (existsSync(mine) && readFileSync(mine, "utf8").trim() === "") {
         writeFileSync(mine, readFileSync(join(base, hierarchy.name, file), "utf8"));
       }
+    }
+  }
+}
+
+/**
+ * Removes the links the kubelet keeps in /var/log/containers (a fixed place) to the node's pod logs;
+ * links of anything else stay.
+ */
+export function removeLogLinks(paths) {
+  const dir = "/var/log/containers";
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir)) {
+    const link = join(dir, entry);
+    try {
+      if (readlinkSync(link).startsWith(`${paths.dir}/`)) unlinkSync(link);
+    } catch {
+      // not a link, or gone already
     }
   }
 }

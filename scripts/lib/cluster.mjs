@@ -27,6 +27,7 @@ import {
   realNodeName,
   realNodeTaint,
   removeCgroups,
+  removeLogLinks,
   removeNetwork,
   runQuiet,
   unmountAll,
@@ -285,6 +286,8 @@ function components(ports) {
         // The API server reaches the real node's kubelet (logs, exec) with this certificate.
         `--kubelet-client-certificate=${pki("apiserver-kubelet-client.crt")}`,
         `--kubelet-client-key=${pki("apiserver-kubelet-client.key")}`,
+        // By its address: the node's name means nothing to this machine's resolver.
+        "--kubelet-preferred-address-types=InternalIP",
         "--profiling=false",
       ],
       ready: { url: `https://127.0.0.1:${ports.apiserver}/readyz`, cert: "admin", body: /^ok$/ },
@@ -513,9 +516,10 @@ function realNode() {
   const net = nodeNetwork(portOffset());
   const paths = nodePaths(clusterDir);
   const nodeLog = join(logDir, "kubelet.log");
-  const list = nodeComponents(paths, net, { apiserverPort: clusterPorts().apiserver }).map((component) =>
-    component.probe ? component : { ...component, probe: realNodeReady },
-  );
+  const list = nodeComponents(paths, net, {
+    apiserverPort: clusterPorts().apiserver,
+    pki: (file) => join(pkiDir, file),
+  }).map((component) => (component.probe ? component : { ...component, probe: realNodeReady }));
   return { net, paths, components: list, nodeLog };
 }
 
@@ -607,6 +611,7 @@ async function downRealNode(log) {
     }
   }
   unmountAll(paths, log);
+  removeLogLinks(paths);
   removeCgroups(net);
   clearRunState(paths);
   removeNetwork(net);
