@@ -80,7 +80,6 @@ export function nodePaths(clusterDir) {
     proxyConfig: join(dir, "kube-proxy.yaml"),
     proxyKubeconfig: join(dir, "kube-proxy.kubeconfig"),
     resolvConf: join(dir, "resolv.conf"),
-    images: join(dir, "images"),
   };
 }
 
@@ -325,6 +324,18 @@ export function nodeComponents(paths, net, { apiserverPort, pki }) {
       ],
       probe: () => tcpOpen(net.hostAddress, apiserverPort),
       what: `127.0.0.1:${apiserverPort} on ${net.hostAddress}`,
+    },
+    {
+      name: "pod-apiserver-relay",
+      ...inNs(process.execPath, [
+        join(root, "scripts", "lib", "cluster-relay.mjs"),
+        net.nodeIP,
+        String(apiserverPort),
+        String(apiserverPort),
+        net.hostAddress,
+      ]),
+      probe: () => tcpOpen(net.nodeIP, apiserverPort),
+      what: `the API server for pods, on ${net.nodeIP}:${apiserverPort} in the node's namespace`,
     },
     {
       name: "containerd",

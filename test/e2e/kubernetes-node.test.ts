@@ -78,14 +78,8 @@ async function available(name: string): Promise<void> {
   );
 }
 
-/** Runs the runner's gate in a Job against `target`; returns how the Job ended and the judge's message. */
-async function gateJob(name: string, runner: string, target: string) {
-  const task = {
-    release: `CHG-E2E@${name}`,
-    target,
-    checks: [{ name: "health", kind: "technical", path: "/health" }],
-    policy: { consecutiveSuccesses: 3, failureThreshold: 3, intervalMs: 200, timeoutMs: 30_000 },
-  };
+/** Runs one container in a Job on the real node; returns how the Job ended, where, and how the container ended. */
+async function runJob(name: string, container: Record<string, unknown>) {
   await create(`/apis/batch/v1/namespaces/${namespace}/jobs`, {
     apiVersion: "batch/v1",
     kind: "Job",
@@ -94,18 +88,7 @@ async function gateJob(name: string, runner: string, target: string) {
       backoffLimit: 0,
       template: {
         metadata: { labels: { job: name } },
-        spec: {
-          ...onRealNode,
-          restartPolicy: "Never",
-          containers: [
-            {
-              name: "gate",
-              image: runner,
-              command: ["node", "/opt/shipgate/runner.mjs", "gate"],
-              env: [{ name: "SHIPGATE_TASK", value: JSON.stringify(task) }],
-            },
-          ],
-        },
+        spec: { ...onRealNode, restartPolicy: "Never", containers: [{ name: "main", ...container }] },
       },
     },
   });
@@ -126,6 +109,21 @@ async function gateJob(name: string, runner: string, target: string) {
     state: { terminated?: { message?: string; exitCode: number } };
   }[];
   return { ended, node: pod?.spec?.["nodeName"], terminated: statuses[0]?.state.terminated };
+}
+
+/** Runs the runner's gate in a Job of the runner image against `target`. */
+function gateJob(name: string, runner: string, target: string) {
+  const task = {
+    release: `CHG-E2E@${name}`,
+    target,
+    checks: [{ name: "health", kind: "technical", path: "/health" }],
+    policy: { consecutiveSuccesses: 3, failureThreshold: 3, intervalMs: 200, timeoutMs: 30_000 },
+  };
+  return runJob(name, {
+    image: runner,
+    command: ["node", "/opt/shipgate/runner.mjs", "gate"],
+    env: [{ name: "SHIPGATE_TASK", value: JSON.stringify(task) }],
+  });
 }
 
 /** The Service's ClusterIP. */
@@ -236,6 +234,21 @@ describe("the local cluster's real node", () => {
     expect(failed.terminated?.message).toMatch(/health/);
     expect(failed.terminated?.message).toMatch(/500/);
   }, 400_000);
+
+  it("lets a pod reach the API server through the kubernetes Service with its service account", async () => {
+    const script =
+      "const dir = '/var/run/secrets/kubernetes.io/serviceaccount';" +
+      "const token = require('node:fs').readFileSync(dir + '/token', 'utf8');" +
+      "fetch('https://kubernetes.default.svc/version', { headers: { authorization: 'Bearer ' + token } })" +
+      ".then(async (r) => { const v = await r.json(); console.log(r.status, v.gitVersion); process.exit(r.ok ? 0 : 1); })" +
+      ".catch((e) => { require('node:fs').writeFileSync('/dev/termination-log', String(e.cause ?? e)); process.exit(1); });";
+    const result = await runJob("api-from-pod", {
+      image: image("runner"),
+      command: ["node", "-e", script],
+      env: [{ name: "NODE_EXTRA_CA_CERTS", value: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" }],
+    });
+    expect(result).toMatchObject({ ended: "Complete", node: realNodeName, terminated: { exitCode: 0 } });
+  }, 300_000);
 
   it("keeps every request of a load from inside the namespace answered while the Service switches", async () => {
     await create(
