@@ -10,7 +10,7 @@
 //   4. A no-change preview with the full policy pack (every policy evaluated, advisory) against the
 //      same preview without it: the pack's start-up and checks, which every preview and `up` pays.
 //
-// It uses a throwaway stack `bench-<random>` in a private file backend under the system's temporary
+// It uses a throwaway development stack `dev-bench-<random>` in a private file backend under the system's temporary
 // folder, with its own ports and working folder, and destroys and removes all of it at the end.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -26,7 +26,7 @@ import { buildIfStale } from "./lib/build.mjs";
 import { engineEnv, requireEngine, root } from "./lib/engine.mjs";
 
 const loadClients = 8;
-const previewRuns = 3;
+const previewRuns = 5;
 const loadSeconds = 5;
 const backupMegabytes = 200;
 const backupFileKilobytes = 100;
@@ -37,7 +37,9 @@ buildIfStale();
 const engine = requireEngine();
 const backendDir = mkdtempSync(join(tmpdir(), "shipgate-bench-backend-"));
 const env = engineEnv(engine, { ...process.env, PULUMI_BACKEND_URL: `file://${backendDir}` });
-const stack = `bench-${randomBytes(4).toString("hex")}`;
+// A development stack (dev-*): the benchmark releases the unsigned sample manifests, which the program
+// refuses on any other stack.
+const stack = `dev-bench-${randomBytes(4).toString("hex")}`;
 const workDir = `.shipgate/${stack}`;
 const stackFile = join(root, "stacks", `Pulumi.${stack}.yaml`);
 const scratch = mkdtempSync(join(tmpdir(), "shipgate-bench-data-"));
@@ -77,16 +79,18 @@ function portAccepts(port) {
 }
 
 /**
- * Four free consecutive ports for router, blue, green and admin, in 47000-47999: the range kept for
- * benchmarks on a machine where test suites and other checkouts take other ranges.
+ * Four free consecutive ports for router, blue, green and admin, in 27000-27999: the range kept for
+ * benchmarks on a machine where test suites and other checkouts take other ranges. It lies below the
+ * kernel's ephemeral range (32768 and up), where any outgoing connection on the machine may hold a
+ * port between this check and the listen.
  */
 async function freePorts() {
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 47_000 + 4 * Math.floor(Math.random() * 249);
+    const base = 27_000 + 4 * Math.floor(Math.random() * 249);
     const taken = await Promise.all([0, 1, 2, 3].map((i) => portAccepts(base + i)));
     if (!taken.some(Boolean)) return base;
   }
-  throw new Error("no four free ports in 47000-47999: stop what listens there, or run the benchmark later");
+  throw new Error("no four free ports in 27000-27999: stop what listens there, or run the benchmark later");
 }
 
 /** The stack's config, written next to the encryption salt `pulumi stack init` put in its file. */

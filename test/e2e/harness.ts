@@ -18,7 +18,6 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { servicePaths, type ServicePaths } from "../../platforms/local/layout";
 import { buildIfStale } from "../../scripts/lib/build.mjs";
 import { chosenEngine, engineEnv, root } from "../../scripts/lib/engine.mjs";
@@ -298,22 +297,7 @@ export function filesUnder(dir: string): string[] {
     .sort();
 }
 
-/** Polls `probe` every `intervalMs` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 100_000; i += 1) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) break;
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+export { waitFor } from "../wait";
 
 /** One HTTP request to 127.0.0.1; the status, the colour header and the body. */
 export async function fetchLocal(

@@ -18,6 +18,7 @@ import {
   waitUntilListening,
 } from "../../../../platforms/local/process-ops";
 import { freePorts } from "./handlers/helpers";
+import { waitUntil } from "../../../wait";
 
 let dir: string;
 const started: ProcessRecord[] = [];
@@ -69,9 +70,9 @@ describe("startDetached, isRunning, stopByPidFile", () => {
       "stubborn",
       `process.on("SIGTERM", () => {}); console.log("up"); setInterval(() => {}, 1000);`,
     );
-    for (let i = 0; i < 50 && !readFileSync(record.logFile, "utf8").includes("up"); i += 1) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil("the stubborn process to start", () =>
+      readFileSync(record.logFile, "utf8").includes("up"),
+    );
     const before = Date.now();
     expect(await stopProcess(record, 300)).toBe("stopped");
     expect(Date.now() - before).toBeGreaterThanOrEqual(300);
@@ -102,8 +103,7 @@ describe("pid reuse protection", () => {
 
   it("does not take a pid that no process has for running", async () => {
     const record = await start("short", "");
-    for (let i = 0; i < 50 && isRunning(record); i += 1) await new Promise((r) => setTimeout(r, 20));
-    expect(isRunning(record)).toBe(false);
+    await waitUntil("the short-lived process to exit", () => !isRunning(record));
     expect(isRunning({ ...record, pid: 2 ** 22 + 17, startTicks: null })).toBe(false);
   });
 });
@@ -131,7 +131,7 @@ describe("waitUntilListening", () => {
 
   it("logTail gives the last lines, or says there is no output", async () => {
     const record = await start("chatty", `for (let i = 1; i <= 30; i++) console.log("line " + i);`);
-    for (let i = 0; i < 50 && isRunning(record); i += 1) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil("the chatty process to exit", () => !isRunning(record));
     expect(await logTail(record.logFile, 3)).toBe("line 28\nline 29\nline 30");
     expect(await logTail(join(dir, "missing.log"))).toBe("(no log output)");
   });

@@ -22,6 +22,7 @@ import {
 import { buildIfStale } from "../../../../../scripts/lib/build.mjs";
 import { root } from "../../../sample-app/processes";
 import { type TestProject, freePorts, testProject, crud } from "./helpers";
+import { waitUntil } from "../../../../wait";
 
 const ops = crud(handlers);
 
@@ -113,7 +114,7 @@ describe("Router create, read, update and delete", () => {
     const record = await readProcessRecord(pidFile());
     if (!record) throw new Error("no pid file");
     process.kill(record.pid, "SIGKILL");
-    for (let i = 0; i < 50 && isRunning(record); i += 1) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil("the router process to exit", () => !isRunning(record));
     const read = await ops.read(project.dir, "web-router", outputsOf(inputs));
     expect(read).toEqual({ id: "web-router", props: outputsOf(inputs, false) });
     await ops.update(project.dir, "web-router", outputsOf(inputs, false), inputs);

@@ -11,6 +11,7 @@ import {
   stopByPidFile,
 } from "../../../../../platforms/local/process-ops";
 import { type TestProject, freePorts, getJson, testProject, crud } from "./helpers";
+import { waitUntil } from "../../../../wait";
 
 const ops = crud(handlers);
 
@@ -159,7 +160,7 @@ describe("Slot create, read, update and delete", () => {
     const before = await readProcessRecord(pidFile());
     if (!before) throw new Error("no pid file");
     process.kill(before.pid, "SIGKILL");
-    for (let i = 0; i < 50 && isRunning(before); i += 1) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil("the killed process to exit", () => !isRunning(before));
     const olds = outputsOf(inputs("1.0.0"));
     // The diff sees it without a refresh (olds still say running), so a plain `up` restarts it.
     expect((await handlers.diff(project.dir, "web-blue", olds, inputs("1.0.0"))).changes).toBe(true);

@@ -5,7 +5,7 @@ import * as http from "node:http";
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { waitFor, waitUntil } from "../../../../wait";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   RouterAdminError,
@@ -314,11 +314,10 @@ describe("failover to the warm colour", () => {
         /^5 failed requests within 10000 ms from green \(the last: answered 500\)/,
       );
       // Written to the file right after it took effect.
-      let saved = (await readRouterState(stateFile)).failedOver;
-      for (let i = 0; i < 100 && !saved; i += 1) {
-        await sleep(20);
-        saved = (await readRouterState(stateFile)).failedOver;
-      }
+      const saved = await waitFor(
+        "the failover to reach the state file",
+        async () => (await readRouterState(stateFile)).failedOver ?? undefined,
+      );
       expect(saved).toEqual(status.failedOver);
       // A deliberate switch starts afresh.
       await setRouterUpstream(admin, "green", green.url);
@@ -342,7 +341,12 @@ describe("failover to the warm colour", () => {
 
 /** Resolves once the router counts a request in flight on `color` (asked over its admin API). */
 async function inFlightOn(color: Color): Promise<void> {
-  while ((await getRouterStatus(admin)).inFlight[color] < 1) await sleep(10);
+  await waitUntil(
+    `a request in flight on ${color}`,
+    async () => (await getRouterStatus(admin)).inFlight[color] >= 1,
+    30_000,
+    10,
+  );
 }
 
 describe("drain", () => {
