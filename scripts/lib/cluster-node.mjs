@@ -14,6 +14,9 @@
 // by containerd). Their files live in .shipgate/cluster/node/; `down` stops the containers, unmounts
 // what they mounted and removes the namespace.
 //
+// Longer than most files here: the node's whole life (network, configuration files, processes,
+// images, tear-down) is one sequence that reads best in one place.
+//
 // Plain Node.js with no dependencies.
 import { execFileSync, spawnSync } from "node:child_process";
 import {

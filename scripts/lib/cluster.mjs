@@ -6,6 +6,9 @@
 // detached, recorded by pid (with its start time, so a reused pid is never signalled) and stopped by
 // that pid. Files live in .shipgate/cluster/ (git-ignored); etcd's data survives `down` and `up`.
 //
+// Longer than most files here: certificates, the control plane's processes and the order in which
+// up and down bring the control plane and the real node (cluster-node.mjs) together are one story.
+//
 // Plain Node.js with no dependencies.
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
