@@ -1,7 +1,8 @@
 // A local Kubernetes control plane for the kubernetes platform's end-to-end tests and for trying the
 // staging stack: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (which plays
-// the kubelet of one simulated node: pods get Ready and an IP, no container runs), from the binaries
-// `node scripts/setup.mjs --kubernetes` builds. Everything listens on 127.0.0.1 only, every
+// the kubelet of one simulated node: pods get Ready and an IP, no container runs), and a real node
+// whose pods run as containers inside a network namespace of its own (cluster-node.mjs), from the
+// binaries `node scripts/setup.mjs --kubernetes` builds. Everything listens on 127.0.0.1 only, every
 // connection is TLS with client certificates from a CA made here, and every process is started
 // detached, recorded by pid (with its start time, so a reused pid is never signalled) and stopped by
 // that pid. Files live in .shipgate/cluster/ (git-ignored); etcd's data survives `down` and `up`.
