@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { PLATFORM_NAMES, type PlatformName, type PlatformSettingsSchemas } from "./components/platform";
-import { projectPathSchema, serviceSettingsSchema, type ServiceSettings } from "./contract";
+import {
+  SecretValues,
+  projectPathSchema,
+  secretNameSchema,
+  serviceSettingsSchema,
+  type ServiceSettings,
+} from "./contract";
 
 export type { ServiceSettings };
 
@@ -20,6 +26,26 @@ export const stackConfigSchema = z.strictObject({
     .record(z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a lowercase service name"), serviceSettingsSchema)
     .default({}),
   notifications: z.strictObject({ webhookUrl: z.url().optional() }).default({}),
+  /**
+   * The stack's secrets, by name, each set with `pulumi config set --secret shipgate:secrets.<name>`.
+   * A manifest's config change names one (`secret: <name>`) to give its value to a service; the value
+   * stays a Pulumi secret from here on and is kept out of JSON and logs by SecretValues.
+   */
+  secrets: z
+    .record(z.string(), z.string().min(1, "expected a non-empty secret value"))
+    .superRefine((values, ctx) => {
+      for (const name of Object.keys(values)) {
+        const named = secretNameSchema.safeParse(name);
+        if (!named.success)
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message: named.error.issues[0]?.message ?? "bad name",
+          });
+      }
+    })
+    .default({})
+    .transform((values) => new SecretValues(values)),
   /**
    * The stack's policy pack config (the file a pipeline passes as --policy-pack-config), by default
    * policies/config/<stack>.json; its approvals-verified entry holds the trusted keys the program checks
@@ -46,6 +72,9 @@ export type RawStackConfig = Record<string, unknown>;
 
 /** Keys whose values are structured (set with `pulumi config set --path` or as YAML objects) or booleans. */
 const structuredKeys = new Set<string>(["services", "notifications", "retire", ...PLATFORM_NAMES]);
+
+/** `shipgate:secrets.<name>` set without `--path` is a flat key of its own; it joins `shipgate:secrets`. */
+const flatSecretPrefix = "secrets.";
 
 /** Edit distance, to suggest the key a misspelt one was meant to be. */
 function editDistance(a: string, b: string): number {
@@ -136,9 +165,48 @@ export function rawStackConfig(all: Readonly<Record<string, string>>): RawStackC
   for (const [fullKey, text] of Object.entries(all)) {
     if (!fullKey.startsWith("shipgate:")) continue;
     const key = fullKey.slice("shipgate:".length);
+    if (key === "secrets" || key.startsWith(flatSecretPrefix)) {
+      // Both forms (`--path` makes one object, a plain set one key each) land in one map.
+      const before = raw["secrets"];
+      const value =
+        key === "secrets" ? parseStructured(text) : { [key.slice(flatSecretPrefix.length)]: text };
+      raw["secrets"] =
+        typeof before === "object" && before !== null && typeof value === "object" && value !== null
+          ? { ...before, ...value }
+          : value;
+      continue;
+    }
     raw[key] = structuredKeys.has(key) ? parseStructured(text) : text;
   }
   return raw;
+}
+
+/**
+ * Refuses secrets stored in plaintext: every `shipgate:secrets` key must have been set with
+ * `--secret`, or its value sits readable in the stack's config file. (With `--path`, the engine marks
+ * `shipgate:secrets` secret when any one value under it is; set each with `--secret`.)
+ */
+export function requireEncryptedSecrets(
+  all: Readonly<Record<string, string>>,
+  isSecret: (key: string) => boolean,
+  stack: string,
+): void {
+  const plaintext = Object.keys(all)
+    .filter((key) => key === "shipgate:secrets" || key.startsWith(`shipgate:${flatSecretPrefix}`))
+    .filter((key) => !isSecret(key))
+    .sort();
+  if (plaintext.length === 0) return;
+  throw new Error(
+    `Invalid stack config for stack "${stack}":\n` +
+      plaintext
+        .map(
+          (key) =>
+            `  - ${key}: stored in plaintext in the stack's config; a secret must be set with --secret: ` +
+            `\`npm run pulumi -- config set --secret ${key === "shipgate:secrets" ? "shipgate:secrets.<name>" : key} <value> --stack ${stack}\`` +
+            ` (and rotate the value if the file was shared)`,
+        )
+        .join("\n"),
+  );
 }
 
 function parseStructured(text: string): unknown {
@@ -172,9 +240,22 @@ export function releaseIntent(config: StackConfig, stack: string): ReleaseIntent
 }
 
 /**
+ * Whether the engine holds `key` encrypted. The SDK's own `Config.get` asks `runtime.isConfigSecret`
+ * to warn about secrets read as plaintext, but does not type it as public: it is looked up here and,
+ * should an SDK upgrade drop it, every secret counts as plaintext, so the program refuses loudly
+ * instead of trusting a plaintext secret silently.
+ */
+function configIsSecret(key: string): boolean {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  return typeof runtime.isConfigSecret === "function" && runtime.isConfigSecret(key);
+}
+
+/**
  * Reads and validates the current stack's `shipgate:*` config, every key of the namespace. The only
  * module that reads the program's config.
  */
 export function loadStackConfig(platformSettings: PlatformSettingsSchemas): StackConfig {
-  return parseStackConfig(rawStackConfig(pulumi.runtime.allConfig()), pulumi.getStack(), platformSettings);
+  const all = pulumi.runtime.allConfig();
+  requireEncryptedSecrets(all, configIsSecret, pulumi.getStack());
+  return parseStackConfig(rawStackConfig(all), pulumi.getStack(), platformSettings);
 }

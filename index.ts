@@ -116,9 +116,11 @@ if (loaded && intent.kind === "release") requireApprovals(loaded.manifest, inten
 const target = platformFor();
 // The builds too: a build edited, swapped or holding a symlink after approval is refused here, before
 // the backup, the notifications or any slot step, in preview as in up.
+// And every stack secret the manifest names (secretEnvValues throws naming the config change).
 for (const component of loaded?.manifest.components ?? []) {
   const settings = config.services[component.name];
-  if (settings && target.checkBuild) target.checkBuild(component.name, desiredBuild(component, settings));
+  const build = settings ? desiredBuild(component, settings, { stack, values: config.secrets }) : undefined;
+  if (settings && build && target.checkBuild) target.checkBuild(component.name, build);
 }
 
 // A release that was switched back stays switched back: the same release (key and manifest digest)
@@ -145,6 +147,7 @@ if (loaded && intent.kind === "release") {
     manifestPath: intent.manifest,
     stack,
     services: config.services,
+    secrets: config.secrets,
     ...(config.restoreBackup ? { restoreBackup: config.restoreBackup } : {}),
   });
 }

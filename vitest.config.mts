@@ -12,6 +12,8 @@ export default defineConfig({
           // machine whose cores are busy they take seconds, not milliseconds. A timeout is a hang
           // detector here, never a speed check.
           testTimeout: 30_000,
+          // Set-up hooks too: some build the sample app's five builds before their tests.
+          hookTimeout: 30_000,
         },
       },
       {

@@ -1,6 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ColorPlan } from "./colors";
-import { dependencyList, type Platform, type PlatformStep, type SlotSpec } from "./platform";
+import {
+  dependencyList,
+  type Platform,
+  type PlatformStep,
+  type SlotSecrets,
+  type SlotSpec,
+} from "./platform";
 
 export interface BlueGreenServiceArgs {
   readonly platform: Platform;
@@ -15,6 +21,8 @@ export interface BlueGreenServiceArgs {
   readonly backupId?: pulumi.Input<string>;
   /** The release, whose key re-runs the steps. */
   readonly release: import("./platform").ReleaseRef;
+  /** The secret values a colour running a spec needs (a Pulumi secret), or undefined for none. */
+  readonly secretsFor?: (spec: SlotSpec) => SlotSecrets | undefined;
 }
 
 /**
@@ -36,9 +44,10 @@ export class BlueGreenService extends pulumi.ComponentResource {
 
     for (const [color, spec] of Object.entries(plan.keep)) {
       if (color === plan.candidate || !spec) continue;
+      const secrets = args.secretsFor?.(spec);
       platform.slot(
         `${name}-${color}`,
-        { service, color: color as "blue" | "green", spec },
+        { service, color: color as "blue" | "green", spec, ...(secrets ? { secrets } : {}) },
         { parent: this, dependsOn: deps },
       );
     }
@@ -60,9 +69,15 @@ export class BlueGreenService extends pulumi.ComponentResource {
         ),
       );
     }
+    const candidateSecrets = args.secretsFor?.(args.build);
     const candidate = platform.slot(
       `${name}-${plan.candidate}`,
-      { service, color: plan.candidate, spec: args.build },
+      {
+        service,
+        color: plan.candidate,
+        spec: args.build,
+        ...(candidateSecrets ? { secrets: candidateSecrets } : {}),
+      },
       { parent: this, dependsOn: [...deps, ...before.map((s) => s.resource)] },
     );
 

@@ -25,12 +25,21 @@ export interface ArtifactRef {
   readonly digest: string;
 }
 
-/** What one colour of a service runs: enough to re-declare it unchanged. */
+/** What one colour of a service runs: enough to re-declare it unchanged. Never holds a secret's value. */
 export interface SlotSpec {
   readonly version: string;
   readonly artifact: ArtifactRef;
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The variables set from stack secrets, each with the fingerprint of its value (contract's
+   * secretFingerprint), so a rotated secret is a changed build. Absent when there are none. The
+   * values travel apart, as a Pulumi secret (`SlotSecrets`).
+   */
+  readonly secretEnv?: Readonly<Record<string, string>>;
 }
+
+/** The values of a colour's secret variables (variable name to value), always a Pulumi secret. */
+export type SlotSecrets = pulumi.Output<Readonly<Record<string, string>>>;
 
 /** True when `value` (read back from a platform: a file, an annotation) is a complete SlotSpec. */
 export function isSlotSpec(value: unknown): value is SlotSpec {
@@ -44,8 +53,22 @@ export function isSlotSpec(value: unknown): value is SlotSpec {
     typeof artifact["source"] === "string" &&
     typeof artifact["digest"] === "string" &&
     typeof spec["env"] === "object" &&
-    spec["env"] !== null
+    spec["env"] !== null &&
+    (spec["secretEnv"] === undefined ||
+      (typeof spec["secretEnv"] === "object" &&
+        spec["secretEnv"] !== null &&
+        Object.values(spec["secretEnv"]).every((v) => typeof v === "string")))
   );
+}
+
+/** The spec's fields as a platform keeps them, `secretEnv` only when there is one (so specs compare equal). */
+export function slotSpecOf(spec: SlotSpec): SlotSpec {
+  return {
+    version: spec.version,
+    artifact: { source: spec.artifact.source, version: spec.artifact.version, digest: spec.artifact.digest },
+    env: { ...spec.env },
+    ...(spec.secretEnv && Object.keys(spec.secretEnv).length > 0 ? { secretEnv: { ...spec.secretEnv } } : {}),
+  };
 }
 
 /** One deployment record as the program needs it: which run, and how it ended. */
@@ -174,7 +197,17 @@ export interface Platform {
     path: pulumi.Output<string>;
   };
   router(name: string, args: { service: string }, opts: StepOptions): RouterStep;
-  slot(name: string, args: { service: string; color: Color; spec: SlotSpec }, opts: StepOptions): SlotStep;
+  /**
+   * A colour running `spec`. `secrets` holds the values of `spec.secretEnv`'s variables; a platform
+   * keeps them secret in state and out of anything it writes where people read (files, annotations,
+   * records, logs). A kept colour whose secret was rotated since gets no value for it: the platform
+   * must then refuse to start it again rather than start it without.
+   */
+  slot(
+    name: string,
+    args: { service: string; color: Color; spec: SlotSpec; secrets?: SlotSecrets },
+    opts: StepOptions,
+  ): SlotStep;
   backup(name: string, args: { service: string; release: ReleaseRef }, opts: StepOptions): BackupStep;
   restore(name: string, args: { service: string; backupId: string }, opts: StepOptions): PlatformStep;
   migration(

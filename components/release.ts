@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Manifest } from "../release";
-import type { ServiceSettings } from "../contract";
+import type { SecretValues, ServiceSettings } from "../contract";
 import { ReleaseAnchor } from "./anchor";
 import { Notification } from "./notification";
 import type { Platform, ReleaseRef } from "./platform";
@@ -8,7 +8,7 @@ import { DeploymentRecord } from "./record";
 import { buildRecordDraft } from "./record-draft";
 import { releaseService, type ServiceOutcome } from "./service-release";
 
-export { desiredBuild, type ServiceOutcome } from "./service-release";
+export { desiredBuild, type ServiceOutcome, type StackSecrets } from "./service-release";
 
 export interface ReleaseArgs {
   readonly platform: Platform;
@@ -22,6 +22,8 @@ export interface ReleaseArgs {
   readonly services: Readonly<Record<string, ServiceSettings>>;
   /** Rollback with data restore: the backup to restore before the switch. */
   readonly restoreBackup?: string;
+  /** The stack's secrets (shipgate:secrets), which the manifest's config changes may name. */
+  readonly secrets?: SecretValues;
 }
 
 /**
@@ -98,6 +100,7 @@ export class Release extends pulumi.ComponentResource {
         settings,
         after: [anchor, announce],
         ...(args.restoreBackup ? { restoreBackup: args.restoreBackup } : {}),
+        ...(args.secrets ? { secrets: args.secrets } : {}),
       });
     });
     const byService = <T>(pick: (service: (typeof released)[number]) => T): Record<string, T> =>

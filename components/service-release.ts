@@ -3,7 +3,7 @@
 // post-promotion verification. The Release component keeps the order of the whole release and calls
 // this once per service; what it returns is all the record and the stack's outputs need.
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceSettings } from "../contract";
+import { SecretValues, secretFingerprint, type ServiceSettings } from "../contract";
 import type { Manifest } from "../release";
 import { Backup } from "./backup";
 import { BlueGreenService } from "./blue-green-service";
@@ -11,7 +11,7 @@ import { releaseChecks } from "./checks";
 import { planColors, type ColorPlan } from "./colors";
 import { HealthGate } from "./health-gate";
 import { Notification } from "./notification";
-import type { Color, Platform, ReleaseRef, SlotSpec } from "./platform";
+import type { Color, Platform, ReleaseRef, SlotSecrets, SlotSpec } from "./platform";
 import { buildRecordDraft } from "./record-draft";
 import { TrafficSwitch } from "./traffic-switch";
 import { PostPromotionVerification } from "./verification";
@@ -58,10 +58,49 @@ export interface ReleaseServiceArgs {
   /** What the service's first step waits for (the anchor and the starting notice). */
   readonly after: readonly pulumi.Resource[];
   readonly restoreBackup?: string;
+  /** The stack's secrets (shipgate:secrets), which the manifest's config changes may name. */
+  readonly secrets?: SecretValues;
 }
 
-/** The desired build of a manifest component on a stack. */
-export function desiredBuild(component: Manifest["components"][number], settings: ServiceSettings): SlotSpec {
+/** The stack's secrets as a build needs them: the values, and the stack that salts their fingerprints. */
+export interface StackSecrets {
+  readonly stack: string;
+  readonly values: SecretValues;
+}
+
+const noSecrets: StackSecrets = { stack: "", values: new SecretValues() };
+
+/**
+ * The values of the variables a component sets from stack secrets (variable name to value). Throws,
+ * naming the config change, when the manifest names a secret the stack does not have.
+ */
+export function secretEnvValues(
+  component: Manifest["components"][number],
+  secrets: StackSecrets = noSecrets,
+): Record<string, string> {
+  const values: Record<string, string> = {};
+  (component.configChanges ?? []).forEach((change, index) => {
+    if (change.secret === undefined) return;
+    const value = secrets.values.value(change.secret);
+    if (value === undefined) {
+      throw new Error(
+        `components.${component.name}.configChanges[${index}].secret: names the stack secret "${change.secret}", ` +
+          `which stack "${secrets.stack}" does not have. Nothing was changed; set it with ` +
+          `\`npm run pulumi -- config set --secret shipgate:secrets.${change.secret} <value> --stack ${secrets.stack}\` ` +
+          `and release again.`,
+      );
+    }
+    values[change.key] = value;
+  });
+  return values;
+}
+
+/** The desired build of a manifest component on a stack: secret values appear only as fingerprints. */
+export function desiredBuild(
+  component: Manifest["components"][number],
+  settings: ServiceSettings,
+  secrets: StackSecrets = noSecrets,
+): SlotSpec {
   const { digest, version } = component.artifact;
   if (!digest || !version) {
     throw new Error(
@@ -71,20 +110,52 @@ export function desiredBuild(component: Manifest["components"][number], settings
   }
   const env: Record<string, string> = {};
   for (const change of component.configChanges ?? []) {
+    if (change.value === undefined) continue;
     env[change.key] = typeof change.value === "string" ? change.value : JSON.stringify(change.value);
   }
+  const secretEnv = Object.fromEntries(
+    Object.entries(secretEnvValues(component, secrets)).map(([variable, value]) => [
+      variable,
+      secretFingerprint({ stack: secrets.stack, service: component.name, variable }, value),
+    ]),
+  );
   return {
     version,
     artifact: { source: settings.artifacts ?? component.artifact.source, version, digest },
     env,
+    ...(Object.keys(secretEnv).length > 0 ? { secretEnv } : {}),
   };
+}
+
+/**
+ * The secret values a colour running `spec` needs, as a Pulumi secret: for each of its secret
+ * variables, the stack's value when its fingerprint matches. A variable whose secret was rotated
+ * since is left out, so the platform refuses to restart that colour instead of giving it another value.
+ */
+function slotSecrets(
+  spec: SlotSpec,
+  service: string,
+  stack: string,
+  values: Readonly<Record<string, string>>,
+): SlotSecrets | undefined {
+  if (!spec.secretEnv) return undefined;
+  const matching: Record<string, string> = {};
+  for (const [variable, fingerprint] of Object.entries(spec.secretEnv)) {
+    const value = values[variable];
+    if (value !== undefined && secretFingerprint({ stack, service, variable }, value) === fingerprint) {
+      matching[variable] = value;
+    }
+  }
+  return pulumi.secret(matching);
 }
 
 /** Declares one service's steps of a release, each after the one before it. */
 export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
   const { parent, platform, manifest, release, component, settings } = args;
   const strategy = manifest.strategy.type;
-  const build = desiredBuild(component, settings);
+  const stackSecrets: StackSecrets = { stack: args.stack, values: args.secrets ?? new SecretValues() };
+  const build = desiredBuild(component, settings, stackSecrets);
+  const secretValues = secretEnvValues(component, stackSecrets);
   const plan = planColors(platform.observe(component.name), build, strategy, {
     minutes: settings.warmWindowMinutes,
     now: new Date(),
@@ -161,6 +232,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       migrations,
       release,
       ...(backup ? { backupId: backup.backupId } : {}),
+      secretsFor: (spec) => slotSecrets(spec, component.name, args.stack, secretValues),
     },
     { parent, dependsOn: after },
   );

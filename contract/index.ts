@@ -12,3 +12,4 @@ export * from "./probe";
 export { postWebhook, redactUrl, type WebhookResult, type WebhookRetry } from "./webhook";
 export { retry, type Attempt, type RetryOptions } from "./retry";
 export * from "./service";
+export * from "./secrets";

@@ -156,16 +156,42 @@ const databaseChangesSchema = z.strictObject({
 /** What a config change's key must look like: it reaches the service as an environment variable. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
-const configChangeSchema = z.strictObject({
-  key: z
-    .string()
-    .regex(
-      ENV_NAME_PATTERN,
-      "expected an environment variable name: letters, digits and _, not starting with a digit",
-    ),
-  value: z.union([z.string(), z.number(), z.boolean()]),
-  description: nonEmptyText.optional(),
-});
+/** A stack secret's name (`shipgate:secrets.<name>`), as a config change names it. */
+export const SECRET_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * A config change sets an environment variable of the service: to a `value` written in the manifest,
+ * or to the stack secret it names with `secret` (its value is the stack's, set with `pulumi config set
+ * --secret`, and never appears in the manifest, the state, the records or the logs). One of the two.
+ */
+const configChangeSchema = z
+  .strictObject({
+    key: z
+      .string()
+      .regex(
+        ENV_NAME_PATTERN,
+        "expected an environment variable name: letters, digits and _, not starting with a digit",
+      ),
+    value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    secret: z
+      .string()
+      .regex(
+        SECRET_NAME_PATTERN,
+        "expected a secret name: a letter, then letters, digits, _ or -, at most 64 characters",
+      )
+      .optional(),
+    description: nonEmptyText.optional(),
+  })
+  .superRefine((change, ctx) => {
+    if ((change.value === undefined) === (change.secret === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: change.value === undefined ? ["value"] : ["secret"],
+        message:
+          "expected either a value or the name of a stack secret (secret: <name>), exactly one of the two",
+      });
+    }
+  });
 
 const dependenciesSchema = z.strictObject({
   systems: z.array(nonEmptyText),

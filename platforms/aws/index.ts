@@ -17,7 +17,6 @@ import type {
   RecordStep,
   ReleaseRef,
   RouterStep,
-  SlotSpec,
   SlotStep,
   StepOptions,
   SwitchStep,
@@ -189,12 +188,41 @@ export class AwsPlatform implements Platform {
     return { resource: router.productionRule, url: router.url };
   }
 
-  slot(name: string, args: { service: string; color: Color; spec: SlotSpec }, opts: StepOptions): SlotStep {
+  slot(name: string, args: Parameters<Platform["slot"]>[1], opts: StepOptions): SlotStep {
     const { service, color, spec } = args;
     const settings = this.service(service);
     const router = this.router$(service, opts);
     const shared = this.ensureShared(opts);
     const names = awsNames(this.config.namePrefix, service);
+    // A secret variable's value goes into an SSM SecureString parameter of the colour's own (a Pulumi
+    // secret, so state holds ciphertext), which the task reads as a container secret: the task
+    // definition names the parameter, never the value. A variable without a value (a kept colour
+    // whose secret was rotated) fails the declaration rather than run the build with another value.
+    const secretParameters = Object.keys(spec.secretEnv ?? {})
+      .sort()
+      .map((variable) => {
+        const value = pulumi.output(args.secrets ?? {}).apply((values) => {
+          const found = values[variable];
+          if (found === undefined) {
+            throw new Error(
+              `the ${color} colour of ${service} (${spec.version}) runs with a value of ${variable} that the ` +
+                `stack's secrets no longer hold (rotated since it was released); release the current manifest`,
+            );
+          }
+          return found;
+        });
+        const parameter = new aws.ssm.Parameter(
+          `${name}-secret-${variable}`,
+          {
+            name: names.secretParameter(color, variable),
+            type: "SecureString",
+            value: pulumi.secret(value),
+            tags: { "shipgate:service": service, "shipgate:color": color },
+          },
+          this.opts(opts),
+        );
+        return { name: variable, valueFrom: parameter.arn };
+      });
     const environment = [
       ...Object.keys(spec.env)
         .sort()
@@ -223,7 +251,10 @@ export class AwsPlatform implements Platform {
             ...(settings.command ? { command: settings.command } : {}),
             portMappings: [{ containerPort: settings.containerPort, protocol: "tcp" }],
             environment,
-            secrets: Object.entries(settings.secrets).map(([key, valueFrom]) => ({ name: key, valueFrom })),
+            secrets: [
+              ...Object.entries(settings.secrets).map(([key, valueFrom]) => ({ name: key, valueFrom })),
+              ...secretParameters,
+            ],
             // The slot spec rides along, so observe() reads what this colour runs from AWS itself.
             dockerLabels: { [slotSpecLabel]: JSON.stringify(spec) },
             logConfiguration: {

@@ -16,6 +16,8 @@ export function awsNames(prefix: string, service: string) {
     family: (color: Color) => `${base}-${color}`,
     taskFamily: (purpose: "migrate") => `${base}-${purpose}`,
     alarm: (color: Color, metric: "5xx-rate" | "p95-latency") => `${base}-${color}-${metric}`,
+    /** The SSM SecureString parameter of a colour's secret variable (per colour: each keeps its own value). */
+    secretParameter: (color: Color, variable: string) => `/${prefix}/${service}/${color}/${variable}`,
     /** The longest of these names, for validating the prefix and service names up front. */
     longest: `${base}-green`,
   };

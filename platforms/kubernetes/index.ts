@@ -5,7 +5,6 @@
 // steps/; this class only hands them the stack's shared context.
 import type {
   BackupStep,
-  Color,
   GateStep,
   ObservedService,
   Platform,
@@ -14,7 +13,6 @@ import type {
   RecordStep,
   ReleaseRef,
   RouterStep,
-  SlotSpec,
   SlotStep,
   StepOptions,
   SwitchStep,
@@ -47,7 +45,7 @@ export class KubernetesPlatform implements Platform {
     return router(this.context, name, args, opts);
   }
 
-  slot(name: string, args: { service: string; color: Color; spec: SlotSpec }, opts: StepOptions): SlotStep {
+  slot(name: string, args: Parameters<Platform["slot"]>[1], opts: StepOptions): SlotStep {
     return slot(this.context, name, args, opts);
   }
 

@@ -8,6 +8,11 @@ export const colorLabel = "shipgate.dev/color";
 export const annotations = {
   /** On each colour's Deployment: the build it runs (JSON SlotSpec), read back by observe(). */
   slotSpec: "shipgate.dev/slot-spec",
+  /**
+   * On each colour's pod template: the fingerprints of its secret variables (never their values), so
+   * a rotated secret rolls the pods, which read a Secret's value only when they start.
+   */
+  secretEnv: "shipgate.dev/secret-env",
   /** On the active Service: how long the previous colour stays warm after the switch, in minutes. */
   warmWindowMinutes: "shipgate.dev/warm-window-minutes",
   /** On each object a release step creates: the release it belongs to (`<changeId>@<version>`). */
@@ -25,6 +30,8 @@ export function objectNames(service: string) {
     activeService: service,
     previewService: `${service}-preview`,
     deployment: (color: Color) => `${service}-${color}`,
+    /** The Secret holding a colour's secret variables (one per colour: each keeps what its build was released with). */
+    secretEnv: (color: Color) => `${service}-${color}-secret-env`,
     runnerScript: `${service}-shipgate-runner`,
     serviceAccount: `${service}-shipgate`,
   };

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import {
   colors,
   isSlotSpec,
+  slotSpecOf,
   type Color,
   type ObservedService,
   type SlotSpec,
@@ -86,17 +87,7 @@ export function parseObservation(service: string, answer: unknown): ObservedKube
     } catch {
       continue;
     }
-    if (isSlotSpec(spec)) {
-      slots[color] = {
-        version: spec.version,
-        artifact: {
-          source: spec.artifact.source,
-          version: spec.artifact.version,
-          digest: spec.artifact.digest,
-        },
-        env: { ...spec.env },
-      };
-    }
+    if (isSlotSpec(spec)) slots[color] = slotSpecOf(spec);
   }
   return {
     active,

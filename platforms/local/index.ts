@@ -64,9 +64,10 @@ class LocalResource extends pulumi.dynamic.Resource {
   ) {
     const props: Record<string, unknown> = { ...inputs };
     for (const key of outputs) props[key] = undefined;
-    // A handler returns its inputs among its outputs: the webhook URL, which may carry a token, is
-    // kept a secret there as well as in the inputs, so the state holds only its ciphertext.
-    const secretOutputs = "webhookUrl" in inputs ? ["webhookUrl"] : [];
+    // A handler returns its inputs among its outputs: the webhook URL, which may carry a token, and a
+    // colour's secret values are kept secret there as well as in the inputs, so the state holds only
+    // their ciphertext (the slot handler leaves its secrets out of its outputs besides).
+    const secretOutputs = ["webhookUrl", "secrets"].filter((key) => key in inputs);
     super(
       delegatingProvider(handlersModule(kind), "handlers"),
       name,
@@ -205,11 +206,7 @@ export class LocalPlatform implements Platform {
     return { resource, url: resource.output<string>("url") };
   }
 
-  slot(
-    name: string,
-    args: { service: string; color: Color; spec: import("../../components/platform").SlotSpec },
-    opts: StepOptions,
-  ): SlotStep {
+  slot(name: string, args: Parameters<Platform["slot"]>[1], opts: StepOptions): SlotStep {
     const settings = this.settings(args.service);
     const paths = servicePaths(this.args.workDir, args.service);
     const resource = new LocalResource(
@@ -224,6 +221,8 @@ export class LocalPlatform implements Platform {
         command: settings.command,
         spec: args.spec,
         artifactDir: `${args.spec.artifact.source}/${args.spec.artifact.version}`,
+        // The values reach the process through its environment only: never its spec file.
+        ...(args.secrets ? { secrets: pulumi.secret(args.secrets) } : {}),
       },
       ["pid", "url", "running", "startedAt"],
       this.opts(opts),

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   colors,
   isSlotSpec,
+  slotSpecOf,
   type Color,
   type ObservedService,
   type SlotSpec,
@@ -27,7 +28,7 @@ export function observeLocalService(projectDir: string, workDir: string, service
   const slots: Partial<Record<Color, SlotSpec>> = {};
   for (const color of colors) {
     const spec = readJson(paths.slot(color).specFile);
-    if (isSlotSpec(spec)) slots[color] = { version: spec.version, artifact: spec.artifact, env: spec.env };
+    if (isSlotSpec(spec)) slots[color] = slotSpecOf(spec);
   }
   const switched = readJson(paths.switchFile) as { switchedAt?: unknown } | undefined;
   const switchedAt = typeof switched?.switchedAt === "string" ? switched.switchedAt : null;

@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig, rawStackConfig, releaseIntent } from "../../config";
+import { inspect } from "node:util";
+import { parseStackConfig, rawStackConfig, releaseIntent, requireEncryptedSecrets } from "../../config";
 import { kubernetesConfigSchema } from "../../platforms/kubernetes/config";
 
 describe("parseStackConfig", () => {
   it("defaults to the local platform and a working folder per stack", () => {
-    expect(parseStackConfig({}, "dev")).toEqual({
+    const { secrets, ...rest } = parseStackConfig({}, "dev");
+    expect(secrets.names()).toEqual([]);
+    expect(rest).toEqual({
       platform: "local",
       workDir: ".shipgate/dev",
       services: {},
@@ -13,7 +16,8 @@ describe("parseStackConfig", () => {
   });
 
   it("keeps valid values", () => {
-    expect(parseStackConfig({ platform: "aws", workDir: "var/work" }, "prod")).toEqual({
+    const { secrets: _none, ...rest } = parseStackConfig({ platform: "aws", workDir: "var/work" }, "prod");
+    expect(rest).toEqual({
       platform: "aws",
       workDir: "var/work",
       services: {},
@@ -142,5 +146,66 @@ describe("releaseIntent", () => {
     expect(() => parseStackConfig({ manifest: "" }, "prod")).toThrow(
       "  - shipgate:manifest: expected a non-empty path",
     );
+  });
+});
+
+describe("stack secrets (shipgate:secrets)", () => {
+  const plaintext = "pa55-w0rd-in-plain";
+
+  it("gathers flat keys (config set --secret shipgate:secrets.<name>) and the --path object in one map", () => {
+    const raw = rawStackConfig({
+      "shipgate:secrets.apiToken": "t-1",
+      "shipgate:secrets": JSON.stringify({ dbPassword: "p-2" }),
+      "shipgate:secrets.other": "o-3",
+    });
+    const { secrets } = parseStackConfig(raw, "dev");
+    expect(secrets.names()).toEqual(["apiToken", "dbPassword", "other"]);
+    expect([secrets.value("apiToken"), secrets.value("dbPassword"), secrets.value("other")]).toEqual([
+      "t-1",
+      "p-2",
+      "o-3",
+    ]);
+  });
+
+  it("never shows a value in JSON, inspect or string conversion", () => {
+    const config = parseStackConfig(rawStackConfig({ "shipgate:secrets.apiToken": plaintext }), "dev");
+    const shown = [JSON.stringify(config), inspect(config, { depth: 10 }), String(config.secrets)].join("\n");
+    expect(shown).not.toContain(plaintext);
+    expect(JSON.stringify(config.secrets)).toBe('{"apiToken":"[secret]"}');
+  });
+
+  it("refuses a bad secret name or an empty value, naming the key and without echoing the value", () => {
+    let message = "";
+    try {
+      parseStackConfig(
+        rawStackConfig({ "shipgate:secrets.9lives": plaintext, "shipgate:secrets.empty": "" }),
+        "dev",
+      );
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(
+      "  - shipgate:secrets.9lives: expected a secret name: a letter, then letters, digits, _ or -, at most 64 characters",
+    );
+    expect(message).toContain("  - shipgate:secrets.empty: expected a non-empty secret value");
+    expect(message).not.toContain(plaintext);
+  });
+
+  it("refuses a secret stored in plaintext (set without --secret), naming the key and the command", () => {
+    const all = {
+      "shipgate:secrets.apiToken": "x",
+      "shipgate:secrets.ok": "y",
+      "shipgate:platform": "local",
+    };
+    expect(() => requireEncryptedSecrets(all, (key) => key === "shipgate:secrets.ok", "dev")).toThrow(
+      "  - shipgate:secrets.apiToken: stored in plaintext in the stack's config; a secret must be set with --secret: " +
+        "`npm run pulumi -- config set --secret shipgate:secrets.apiToken <value> --stack dev`",
+    );
+    expect(() => requireEncryptedSecrets({ "shipgate:secrets": "{}" }, () => false, "dev")).toThrow(
+      "shipgate:secrets: stored in plaintext",
+    );
+    expect(() =>
+      requireEncryptedSecrets(all, (key) => key.startsWith("shipgate:secrets"), "dev"),
+    ).not.toThrow();
   });
 });

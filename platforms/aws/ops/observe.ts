@@ -16,6 +16,8 @@ export interface ObservedSlot {
   readonly version: string;
   readonly artifact: { readonly source: string; readonly version: string; readonly digest: string };
   readonly env: Readonly<Record<string, string>>;
+  /** Secret variables with their values' fingerprints (the values are in SSM), when there are any. */
+  readonly secretEnv?: Readonly<Record<string, string>>;
 }
 
 export interface ObservedAwsService {
@@ -50,10 +52,13 @@ function asSlot(raw: string | undefined): ObservedSlot | undefined {
     ) {
       return undefined;
     }
+    const secretEnv =
+      typeof spec.secretEnv === "object" && spec.secretEnv !== null ? { ...spec.secretEnv } : {};
     return {
       version: spec.version,
       artifact: { source: artifact.source, version: artifact.version, digest: artifact.digest },
       env: { ...spec.env },
+      ...(Object.keys(secretEnv).length > 0 ? { secretEnv } : {}),
     };
   } catch {
     return undefined;

@@ -4,6 +4,7 @@ import { mkdir, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Color, SlotSpec } from "../../../components/platform";
+import { redactSecrets } from "../../../contract";
 import { copyArtifact, digestOfFiles, listTreeFiles } from "../artifact-ops";
 import { readRouterState, writeRouterState } from "../router/state";
 import { RouterAdminError, setRouterFallback } from "../router/router-client";
@@ -32,9 +33,12 @@ export interface SlotInputs {
   readonly spec: SlotSpec;
   /** The build to run, relative to the project. */
   readonly artifactDir: string;
+  /** The values of `spec.secretEnv`'s variables; a Pulumi secret in the program and in state. */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
-export interface SlotOutputs extends SlotInputs {
+/** The outputs hold no secret value: the spec's fingerprints are what later diffs compare. */
+export interface SlotOutputs extends Omit<SlotInputs, "secrets"> {
   readonly pid: number;
   readonly url: string;
   readonly running: boolean;
@@ -70,8 +74,44 @@ export async function withdrawFallback(slotDir: string, color: Color): Promise<v
   }
 }
 
-/** Stops whatever runs in the colour (also a process an interrupted run left behind), then starts the build. */
+/**
+ * The colour's secret variables with their values. Throws before anything is touched when one has
+ * no value: its secret was rotated since this colour's build was released, and starting it with
+ * another value (or none) would run a build nobody released.
+ */
+function secretEnvironment(inputs: SlotInputs): Record<string, string> {
+  const variables = Object.keys(inputs.spec.secretEnv ?? {});
+  const missing = variables.filter((variable) => inputs.secrets?.[variable] === undefined);
+  if (missing.length > 0) {
+    throw new Error(
+      `the ${inputs.color} colour of ${inputs.service} (${inputs.spec.version}) runs with a value of ${missing.join(", ")} ` +
+        `that the stack's secrets no longer hold (rotated since it was released), so it is not started again; ` +
+        `release the current manifest to run it with the stack's value`,
+    );
+  }
+  return Object.fromEntries(variables.map((variable) => [variable, inputs.secrets?.[variable] as string]));
+}
+
+/**
+ * Stops whatever runs in the colour (also a process an interrupted run left behind), then starts the
+ * build. Secret values reach the process through its environment only, never a file of the colour
+ * (the spec file holds their fingerprints), and are redacted from any error (a log tail included).
+ */
 export async function deploySlot(projectDir: string, inputs: SlotInputs): Promise<SlotOutputs> {
+  const secrets = secretEnvironment(inputs);
+  try {
+    return await startSlot(projectDir, inputs, secrets);
+  } catch (error) {
+    if (!(error instanceof Error) || Object.keys(secrets).length === 0) throw error;
+    throw new Error(redactSecrets(error.message, Object.values(secrets)));
+  }
+}
+
+async function startSlot(
+  projectDir: string,
+  inputs: SlotInputs,
+  secrets: Readonly<Record<string, string>>,
+): Promise<SlotOutputs> {
   const f = files(projectDir, inputs);
   // The build is checked before the colour is touched: a refused build leaves what runs there (the
   // warm previous version, a rollback target) running. copyArtifact checks the copy again.
@@ -102,6 +142,7 @@ export async function deploySlot(projectDir: string, inputs: SlotInputs): Promis
       PATH: process.env["PATH"] ?? "",
       HOME: process.env["HOME"] ?? "",
       ...inputs.spec.env,
+      ...secrets,
       PORT: String(inputs.port),
       DATA_DIR: dataDir,
       SHIPGATE_SERVICE: inputs.service,
@@ -120,8 +161,9 @@ export async function deploySlot(projectDir: string, inputs: SlotInputs): Promis
   }
   // Written last: observe() trusts a spec only when the colour really runs it.
   await writeJsonAtomic(f.specFile, inputs.spec);
+  const { secrets: _values, ...kept } = inputs;
   return {
-    ...inputs,
+    ...kept,
     pid: record.pid,
     url: `http://127.0.0.1:${inputs.port}`,
     running: true,

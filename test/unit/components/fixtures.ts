@@ -52,6 +52,23 @@ export function sampleBuild(loaded: LoadedManifest): SlotSpec {
   };
 }
 
+/** `manifest` with the first component's config changes replaced by `changes` (default: kept) plus `extra`. */
+export function withConfigChanges(
+  manifest: Manifest,
+  extra: Manifest["components"][number]["configChanges"],
+  changes?: Manifest["components"][number]["configChanges"],
+): Manifest {
+  const [component, ...rest] = manifest.components;
+  if (!component) throw new Error("the manifest has no component");
+  return {
+    ...manifest,
+    components: [
+      { ...component, configChanges: [...(changes ?? component.configChanges), ...extra] },
+      ...rest,
+    ],
+  };
+}
+
 /** Type, name, parent and dependencies of each registration, in order: the shape of a release. */
 export function shapeOf(registrations: readonly Registration[]): string[] {
   return registrations.map(

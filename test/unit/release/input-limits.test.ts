@@ -63,6 +63,33 @@ describe("manifest input limits and shapes", () => {
   );
 });
 
+describe("config changes that name a stack secret", () => {
+  const change = (value: Record<string, unknown>) => {
+    const data = exampleData("standard-full");
+    setAt(data, ["components", 0, "configChanges", 0], value);
+    return issuesOf(data);
+  };
+
+  it("accepts a change that names a secret instead of carrying a value", () => {
+    expect(change({ key: "API_TOKEN", secret: "paymentsApiToken" })).toEqual([]);
+  });
+
+  it("refuses a change with both a value and a secret, or with neither", () => {
+    const expected =
+      "expected either a value or the name of a stack secret (secret: <name>), exactly one of the two";
+    expect(change({ key: "API_TOKEN", value: "x", secret: "token" })).toEqual([
+      `components[0].configChanges[0].secret: ${expected}`,
+    ]);
+    expect(change({ key: "API_TOKEN" })).toEqual([`components[0].configChanges[0].value: ${expected}`]);
+  });
+
+  it.each(["9lives", "with.dot", "with space", "a".repeat(65)])("refuses the secret name %j", (secret) => {
+    expect(change({ key: "API_TOKEN", secret })).toEqual([
+      "components[0].configChanges[0].secret: expected a secret name: a letter, then letters, digits, _ or -, at most 64 characters",
+    ]);
+  });
+});
+
 describe("readManifestInProject", () => {
   let project: string;
   let outside: string;

@@ -59,6 +59,8 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
         digest: "rds-snapshot:arn",
         createdAt: stepTime,
       };
+    case "aws:ssm/parameter:Parameter":
+      return { arn: arn("ssm", `parameter${String(inputs["name"])}`) };
     case "pulumi-nodejs:dynamic/shipgate/aws:Record":
       return { location: "s3://shipgate-prod-records-20261201/records/CHG-301.md" };
     default:

@@ -215,3 +215,68 @@ describe("Slot create, read, update and delete", () => {
     expect(await portAccepts(port)).toBe(false);
   }, 40_000);
 });
+
+describe("Slot with secret variables", () => {
+  const value = "unit-slot-secret-value";
+  const pidFile = () => join(project.dir, "slots/green/app.pid.json");
+  const withSecret = (overrides: Partial<SlotInputs> = {}): SlotInputs => {
+    const base = inputs("1.0.0", { color: "green", dir: "slots/green" });
+    return {
+      ...base,
+      spec: { ...base.spec, secretEnv: { API_TOKEN: "scrypt:fingerprint-of-the-value" } },
+      secrets: { API_TOKEN: value },
+      ...overrides,
+    };
+  };
+  const filesHolding = (dir: string, text: string): string[] =>
+    (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[])
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name))
+      .filter((file) => readFileSync(file, "utf8").includes(text));
+
+  afterAll(async () => {
+    await stopByPidFile(pidFile(), 2000);
+  });
+
+  it("starts the build with the value in its environment only: not its spec file, any file or the outputs", async () => {
+    const created = await ops.create(project.dir, withSecret());
+    const record = await readProcessRecord(pidFile());
+    if (!record) throw new Error("no pid file");
+    expect(readFileSync(`/proc/${record.pid}/environ`, "utf8").split("\0")).toContain(`API_TOKEN=${value}`);
+    expect(JSON.parse(readFileSync(join(project.dir, "slots/green/spec.json"), "utf8"))).toEqual(
+      withSecret().spec,
+    );
+    expect(filesHolding(join(project.dir, "slots/green"), value)).toEqual([]);
+    expect(created.outs).not.toHaveProperty("secrets");
+    expect(JSON.stringify(created.outs)).not.toContain(value);
+    // The spec (its fingerprints) is what a diff compares: the same spec is the same deployment.
+    expect((await handlers.diff(project.dir, "web-green", created.outs, withSecret())).changes).toBe(false);
+  });
+
+  it("refuses to start a colour whose secret has no value (rotated since), before it touches what runs", async () => {
+    const before = await readProcessRecord(pidFile());
+    if (!before) throw new Error("no pid file");
+    const olds = outputsOf(withSecret());
+    await expect(ops.update(project.dir, "web-green", olds, withSecret({ secrets: {} }))).rejects.toThrow(
+      "the green colour of web (1.0.0) runs with a value of API_TOKEN that the stack's secrets no longer hold " +
+        "(rotated since it was released), so it is not started again",
+    );
+    expect(isRunning(before)).toBe(true);
+  });
+
+  it("redacts the value from its error when the build prints it and exits before it listens", async () => {
+    const leaky = withSecret({
+      command: [
+        "node",
+        "-e",
+        "console.error('starting with token ' + process.env.API_TOKEN); process.exit(1)",
+      ],
+    });
+    const error = await ops.update(project.dir, "web-green", outputsOf(withSecret()), leaky).then(
+      () => new Error("expected the start to fail"),
+      (failure: unknown) => failure as Error,
+    );
+    expect(error.message).toContain("starting with token [secret]");
+    expect(error.message).not.toContain(value);
+  });
+});
