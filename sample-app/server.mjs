@@ -1,6 +1,6 @@
 // shipgate's sample app: health, version, a page, and a little persistent data. No dependencies.
-// PORT: where to listen on 127.0.0.1 (0 picks a free port and prints it); DATA_DIR: where the data
-// lives. Its build (version, schema, simulated fault) comes from release.json next to this file.
+// PORT: where to listen (0 picks a free port and prints it); HOST: on which address (127.0.0.1
+// unless set); DATA_DIR: where the data lives. Its build (version, schema, simulated fault) comes from release.json next to this file.
 import { Buffer } from "node:buffer";
 import { existsSync } from "node:fs";
 import { createServer } from "node:http";
@@ -27,6 +27,15 @@ const release = await readRelease();
 const dataDir = dataDirFromEnv();
 const migrations = await loadMigrations();
 const portText = process.env.PORT ?? "";
+// HOST: the address to listen on. 127.0.0.1 unless told otherwise; a container sets 0.0.0.0, since
+// what reaches a pod arrives on the pod's own address.
+const host = process.env.HOST ?? "127.0.0.1";
+if (!/^[0-9.]+$|^[0-9a-f:]+$/i.test(host)) {
+  process.stderr.write(
+    `sample-app: HOST is ${JSON.stringify(host)}: expected an IP address such as 127.0.0.1 or 0.0.0.0\n`,
+  );
+  process.exit(2);
+}
 const port = Number(portText);
 if (portText === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`sample-app: PORT is ${JSON.stringify(portText)}: expected a port number (0-65535)\n`);
@@ -189,10 +198,10 @@ const server = createServer((req, res) => {
   });
 });
 
-server.listen(port, "127.0.0.1", () => {
+server.listen(port, host, () => {
   const address = server.address();
   process.stdout.write(
-    `sample-app ${release.version} (schema ${release.schema}) listening on http://127.0.0.1:${address.port} with data in ${dataDir}\n`,
+    `sample-app ${release.version} (schema ${release.schema}) listening on http://${host}:${address.port} with data in ${dataDir}\n`,
   );
 });
 

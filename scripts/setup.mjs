@@ -256,6 +256,7 @@ async function ensureKubernetes() {
         `the SDK and the plugin must agree. Pin it with \`npm install --save-exact @pulumi/kubernetes@${providerVersion}\`.`,
     );
   }
+  await ensureNodePackages();
   try {
     await ensureKubernetesTools(log);
   } catch (error) {
@@ -264,4 +265,40 @@ async function ensureKubernetes() {
         `(go env GOPROXY) and run \`node scripts/setup.mjs --kubernetes\` again.`,
     );
   }
+}
+
+/**
+ * The real node's system programs (containerd, runc, the CNI plugins, iptables) from Debian's
+ * packages, installed when missing. apt-get only installs them: no containerd service is started
+ * here (the cluster runs its own containerd with its own socket and folders).
+ */
+async function ensureNodePackages() {
+  const { missingNodePackages } = await import("./lib/cluster-node.mjs");
+  const missing = missingNodePackages();
+  if (missing.length === 0) {
+    log("kubernetes node: containerd, runc, CNI plugins and iptables in place");
+    return;
+  }
+  const aptGet = ["/usr/bin/apt-get"].find((path) => existsSync(path));
+  if (!aptGet || process.getuid?.() !== 0) {
+    fail(
+      `the local cluster's node needs the Debian packages ${missing.join(", ")}: install them ` +
+        `(apt-get install ${missing.join(" ")}) as root, or run this set-up as root on Debian or Ubuntu.`,
+    );
+  }
+  const t = Date.now();
+  log(`kubernetes node: installing ${missing.join(", ")} (apt-get) ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const install = () =>
+    spawnSync(aptGet, ["install", "-y", "--no-install-recommends", ...missing], { stdio: "inherit", env });
+  let result = install();
+  if (result.status !== 0) {
+    // A fresh machine may not have the package lists yet.
+    spawnSync(aptGet, ["update"], { stdio: "inherit", env });
+    result = install();
+  }
+  if (result.status !== 0) {
+    fail(`apt-get install ${missing.join(" ")} failed (exit ${result.status}); see its output above.`);
+  }
+  log(`kubernetes node: packages installed in ${seconds(t)}`);
 }

@@ -33,3 +33,4 @@ export function apiRequest(
 export function status(): Promise<ComponentStatus[]>;
 export function up(options?: { log?: (message: string) => void }): Promise<string[]>;
 export function down(options?: { log?: (message: string) => void; purge?: boolean }): Promise<string[]>;
+export function portOffset(env?: NodeJS.ProcessEnv): number;

@@ -1,10 +1,14 @@
 // A local Kubernetes control plane for the kubernetes platform's end-to-end tests and for trying the
 // staging stack: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (which plays
-// the kubelet of one simulated node: pods get Ready and an IP, no container runs), from the binaries
-// `node scripts/setup.mjs --kubernetes` builds. Everything listens on 127.0.0.1 only, every
+// the kubelet of one simulated node: pods get Ready and an IP, no container runs), and a real node
+// whose pods run as containers inside a network namespace of its own (cluster-node.mjs), from the
+// binaries `node scripts/setup.mjs --kubernetes` builds. Everything listens on 127.0.0.1 only, every
 // connection is TLS with client certificates from a CA made here, and every process is started
 // detached, recorded by pid (with its start time, so a reused pid is never signalled) and stopped by
 // that pid. Files live in .shipgate/cluster/ (git-ignored); etcd's data survives `down` and `up`.
+//
+// Longer than most files here: certificates, the control plane's processes and the order in which
+// up and down bring the control plane and the real node (cluster-node.mjs) together are one story.
 //
 // Plain Node.js with no dependencies.
 import { execFileSync, spawn } from "node:child_process";
@@ -13,7 +17,28 @@ import { request } from "node:https";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import {
+  clearRunState,
+  ensureCgroupRoot,
+  ensureNetwork,
+  imageNames,
+  importImage,
+  killContainers,
+  nodeComponents,
+  nodeNetwork,
+  nodePaths,
+  pauseImageName,
+  realNodeName,
+  realNodeTaint,
+  removeCgroups,
+  removeLogLinks,
+  removeNetwork,
+  runQuiet,
+  unmountAll,
+  writeNodeFiles,
+} from "./cluster-node.mjs";
 import { root } from "./engine.mjs";
+import { ensureImages } from "./images.mjs";
 import { binary, missingTools } from "./kubernetes-tools.mjs";
 
 export const clusterDir = join(root, ".shipgate", "cluster");
@@ -33,13 +58,18 @@ const stagesFile = join(root, "tools", "cluster", "kwok-stages.yaml");
  * The ports, moved by SHIPGATE_TEST_PORT_OFFSET like the end-to-end tests' ports, so two checkouts
  * on one machine can each run a cluster.
  */
-export function clusterPorts(env = process.env) {
+export function portOffset(env = process.env) {
   const offset = Number(env.SHIPGATE_TEST_PORT_OFFSET ?? "0");
   if (!Number.isInteger(offset) || offset < 0 || offset > 20_000) {
     throw new Error(
       `SHIPGATE_TEST_PORT_OFFSET must be a whole number from 0 to 20000, got ${JSON.stringify(env.SHIPGATE_TEST_PORT_OFFSET)}`,
     );
   }
+  return offset;
+}
+
+export function clusterPorts(env = process.env) {
+  const offset = portOffset(env);
   return {
     etcdClient: 31379 + offset,
     etcdPeer: 31380 + offset,
@@ -101,6 +131,13 @@ const clients = {
   kwok: "/O=system:masters/CN=kwok",
   "apiserver-etcd-client": "/CN=kube-apiserver-etcd-client",
 };
+/** The real node's client certificates: the kubelet's own, and the API server's to the kubelet. */
+const nodeClients = {
+  kubelet: `/O=system:nodes/CN=system:node:${realNodeName}`,
+  "apiserver-kubelet-client": "/O=system:masters/CN=kube-apiserver-kubelet-client",
+  // The built-in role system:node-proxier is bound to this user.
+  "kube-proxy": "/CN=system:kube-proxy",
+};
 
 /** Makes the CA and every certificate once; later runs reuse them (and so do saved kubeconfigs). */
 export function ensurePki() {
@@ -148,7 +185,14 @@ export function ensurePki() {
   writeFileSync(join(pkiDir, "complete"), "");
 }
 
-function kubeconfig(client, port) {
+/** The real node's certificates, added to a CA made before the node existed. */
+function ensureNodePki() {
+  for (const [name, subject] of Object.entries(nodeClients)) {
+    if (!existsSync(join(pkiDir, `${name}.crt`))) issue(name, subject, { usage: "clientAuth" });
+  }
+}
+
+function kubeconfig(client, port, { server = `https://127.0.0.1:${port}`, serverName } = {}) {
   const b64 = (file) => readFileSync(join(pkiDir, file)).toString("base64");
   return [
     "apiVersion: v1",
@@ -156,7 +200,8 @@ function kubeconfig(client, port) {
     "clusters:",
     `- name: ${contextName}`,
     "  cluster:",
-    `    server: https://127.0.0.1:${port}`,
+    `    server: ${server}`,
+    ...(serverName ? [`    tls-server-name: ${serverName}`] : []),
     `    certificate-authority-data: ${b64("ca.crt")}`,
     "users:",
     `- name: ${client}`,
@@ -239,9 +284,14 @@ function components(ports) {
         `--service-account-key-file=${pki("sa.pub")}`,
         `--service-account-signing-key-file=${pki("sa.key")}`,
         "--service-cluster-ip-range=10.96.0.0/16",
-        // The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints refuse; nothing
-        // in the cluster calls the API server through that Service's IP.
+        // The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints refuse: the
+        // script writes its EndpointSlice itself, naming the relay inside the real node's namespace.
         "--endpoint-reconciler-type=none",
+        // The API server reaches the real node's kubelet (logs, exec) with this certificate.
+        `--kubelet-client-certificate=${pki("apiserver-kubelet-client.crt")}`,
+        `--kubelet-client-key=${pki("apiserver-kubelet-client.key")}`,
+        // By its address: the node's name means nothing to this machine's resolver.
+        "--kubelet-preferred-address-types=InternalIP",
         "--profiling=false",
       ],
       ready: { url: `https://127.0.0.1:${ports.apiserver}/readyz`, cert: "admin", body: /^ok$/ },
@@ -426,6 +476,7 @@ function tail(path, lines = 15) {
 }
 
 async function healthy(component) {
+  if (component.probe) return component.probe();
   const { status, body } = await get(component.ready.url, { cert: component.ready.cert });
   return status === 200 && component.ready.body.test(body.trim());
 }
@@ -464,15 +515,159 @@ async function ensureNode() {
   });
 }
 
+/** The real node's network, folders and processes, for this checkout's port offset. */
+function realNode() {
+  const net = nodeNetwork(portOffset());
+  const paths = nodePaths(clusterDir);
+  const nodeLog = join(logDir, "kubelet.log");
+  const list = nodeComponents(paths, net, {
+    apiserverPort: clusterPorts().apiserver,
+    pki: (file) => join(pkiDir, file),
+  }).map((component) => (component.probe ? component : { ...component, probe: realNodeReady }));
+  return { net, paths, components: list, nodeLog };
+}
+
+async function realNodeReady() {
+  const node = await apiRequest("GET", `/api/v1/nodes/${realNodeName}`);
+  return node.body?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+}
+
+/** Imports the images the node runs (the pod sandbox's first) that containerd does not hold yet. */
+async function importNodeImages(paths, log) {
+  const images = await ensureImages({ log });
+  const held = new Set(imageNames(paths));
+  for (const image of images) {
+    if (held.has(image.reference)) continue;
+    importImage(paths, image.archive);
+    log(`imported ${image.reference}`);
+  }
+  if (!imageNames(paths).includes(pauseImageName)) {
+    throw new Error(`the node's containerd does not hold ${pauseImageName} after the import`);
+  }
+}
+
+/** Starts one component unless it runs and answers; waits until it answers. */
+async function ensureComponent(component, log, started, t) {
+  let record = running(component.name);
+  if (record && (await healthy(component).catch(() => false))) return;
+  if (record) {
+    // It runs but does not answer (a crash loop, a port taken): start it afresh.
+    await stopProcess(component.name, log);
+  }
+  log(`starting ${component.name}`);
+  const { record: fresh, child } = start(component);
+  record = fresh;
+  let exited = false;
+  child.once("exit", () => (exited = true));
+  await waitFor(component.name, () => healthy(component), {
+    exited: () => exited,
+    logPath: record.logPath,
+    timeoutMs: component.timeoutMs ?? 120_000,
+  });
+  started.push(component.name);
+  log(`${component.name} ready (pid ${record.pid}, ${((Date.now() - t) / 1000).toFixed(1)}s)`);
+}
+
+/** The real node: namespace, files, relay, containerd, images, kubelet, until the node is Ready. */
+async function upRealNode(log, started, t) {
+  const ports = clusterPorts();
+  const { net, paths, components: list } = realNode();
+  ensureNetwork(net);
+  ensureCgroupRoot(net);
+  writeNodeFiles(paths, net, {
+    apiserverPort: ports.apiserver,
+    pki: (file) => join(pkiDir, file),
+    kubeconfig: ({ server, serverName, client }) =>
+      kubeconfig(client, ports.apiserver, { server, serverName }),
+  });
+  for (const component of list) {
+    if (component.name === "kubelet") await importNodeImages(paths, log);
+    await ensureComponent({ ...component, timeoutMs: 180_000 }, log, started, t);
+  }
+  await ensureKubernetesEndpoints(net, ports.apiserver);
+  // The kubelet taints the node only when it registers it; a node kept from an earlier run is
+  // tainted here, so that only pods that ask for the real node land on it.
+  const node = await apiRequest("GET", `/api/v1/nodes/${realNodeName}`);
+  const taints = node.body?.spec?.taints ?? [];
+  if (!taints.some((taint) => taint.key === realNodeTaint.key)) {
+    const patched = await apiRequest("PATCH", `/api/v1/nodes/${realNodeName}`, {
+      spec: { taints: [...taints, realNodeTaint] },
+    });
+    if (patched.status !== 200) throw new Error(`tainting node ${realNodeName} failed: ${patched.text}`);
+  }
+}
+
+/**
+ * The `kubernetes` Service's one endpoint: the relay on the node IP, so that a pod with a service
+ * account (the verification Job switching traffic back) reaches the API server at 10.96.0.1:443.
+ */
+async function ensureKubernetesEndpoints(net, apiserverPort) {
+  const path = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices";
+  const slice = {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: "kubernetes",
+      namespace: "default",
+      labels: { "kubernetes.io/service-name": "kubernetes" },
+    },
+    addressType: "IPv4",
+    endpoints: [{ addresses: [net.nodeIP], conditions: { ready: true } }],
+    ports: [{ name: "https", port: apiserverPort, protocol: "TCP" }],
+  };
+  const existing = await apiRequest("GET", `${path}/kubernetes`);
+  const answer =
+    existing.status === 404
+      ? await apiRequest("POST", path, slice)
+      : await apiRequest("PUT", `${path}/kubernetes`, {
+          ...slice,
+          metadata: { ...slice.metadata, resourceVersion: existing.body?.metadata?.resourceVersion },
+        });
+  if (answer.status !== 200 && answer.status !== 201) {
+    throw new Error(`writing the kubernetes Service's EndpointSlice failed: ${answer.status} ${answer.text}`);
+  }
+}
+
+/** Stops the real node and removes what it made: containers, mounts, cgroups, the namespace. */
+async function downRealNode(log) {
+  const { net, paths, components: list } = realNode();
+  const stopped = [];
+  for (const component of [...list].reverse()) {
+    if (component.name === "containerd") killContainers(paths, log);
+    if (await stopProcess(component.name, log)) stopped.push(component.name);
+  }
+  // The runtime's shims are the namespace's last processes once containerd is gone.
+  if (existsSync(`/run/netns/${net.netns}`)) {
+    for (const pid of runQuiet("ip", ["netns", "pids", net.netns]).split("\n").filter(Boolean)) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  }
+  unmountAll(paths, log);
+  removeLogLinks(paths);
+  removeCgroups(net);
+  clearRunState(paths);
+  removeNetwork(net);
+  return stopped;
+}
+
 /** What runs now: each component with its pid (or null) and whether its health endpoint answers. */
 export async function status() {
   const ports = clusterPorts();
   const result = [];
-  for (const component of components(ports)) {
+  for (const component of [...components(ports), ...realNode().components]) {
     const record = running(component.name);
     let ok = false;
     if (record && existsSync(join(pkiDir, "complete"))) ok = await healthy(component).catch(() => false);
-    result.push({ name: component.name, pid: record?.pid ?? null, healthy: ok, url: component.ready.url });
+    result.push({
+      name: component.name,
+      pid: record?.pid ?? null,
+      healthy: ok,
+      url: component.ready?.url ?? component.what,
+    });
   }
   return result;
 }
@@ -493,29 +688,13 @@ export async function up({ log = () => {} } = {}) {
   const ports = clusterPorts();
   mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
   ensurePki();
+  ensureNodePki();
   writeKubeconfigs(ports);
   const started = [];
   const t = Date.now();
-  for (const component of components(ports)) {
-    let record = running(component.name);
-    if (record && (await healthy(component).catch(() => false))) continue;
-    if (record) {
-      // It runs but does not answer (a crash loop, a port taken): start it afresh.
-      await stopProcess(component.name, log);
-    }
-    log(`starting ${component.name}`);
-    const { record: fresh, child } = start(component);
-    record = fresh;
-    let exited = false;
-    child.once("exit", () => (exited = true));
-    await waitFor(component.name, () => healthy(component), {
-      exited: () => exited,
-      logPath: record.logPath,
-    });
-    started.push(component.name);
-    log(`${component.name} ready (pid ${record.pid}, ${((Date.now() - t) / 1000).toFixed(1)}s)`);
-  }
+  for (const component of components(ports)) await ensureComponent(component, log, started, t);
   await ensureNode();
+  await upRealNode(log, started, t);
   log(`cluster up: kubeconfig ${kubeconfigPath} (context ${contextName})`);
   return started;
 }
@@ -541,13 +720,14 @@ async function stopProcess(name, log) {
 
 /** Stops every recorded process, the node agent first and the store last; keeps the data. */
 export async function down({ log = () => {}, purge = false } = {}) {
-  const stopped = [];
+  const stopped = await downRealNode(log);
   for (const component of components(clusterPorts()).reverse()) {
     if (await stopProcess(component.name, log)) stopped.push(component.name);
   }
   if (purge) {
     rmSync(join(clusterDir, "etcd"), { recursive: true, force: true });
-    log("removed the cluster's data (etcd)");
+    rmSync(nodePaths(clusterDir).dir, { recursive: true, force: true });
+    log("removed the cluster's data (etcd, the node's images and containers)");
   }
   return stopped;
 }

@@ -3,11 +3,13 @@ export interface ToolBinary {
   file: string;
   pkg: string;
   ldflags: string;
+  env?: Record<string, string>;
 }
 export interface ToolSpec {
-  name: "etcd" | "kubernetes" | "kwok" | "provider";
+  name: "etcd" | "kubernetes" | "node" | "images" | "kwok" | "provider";
   version: string;
   module: string;
+  sources?: string[];
   binaries: ToolBinary[];
 }
 export const clusterSourceDir: string;

@@ -3,6 +3,10 @@
 //   - etcd, the control plane's store;
 //   - kube-apiserver, kube-controller-manager, kube-scheduler and kubectl, one Kubernetes version;
 //   - kwok, which plays the kubelet of simulated nodes (no container runs);
+//   - kubelet and kube-proxy, the real node (tools/cluster/node: the same Kubernetes, with the
+//     extra modules the node's packages need pinned too);
+//   - oci, which writes container images reproducibly, and pause, the pod sandbox's program
+//     (tools/cluster/images, our own source);
 //   - pulumi-resource-kubernetes, the Pulumi Kubernetes provider at the version of @pulumi/kubernetes.
 // Each is kept in a machine-wide cache keyed by its version and the files that build it, so a second
 // clone on the same machine takes them in a second. The first build takes long (see firstBuildNote).
@@ -108,6 +112,27 @@ export function toolSpecs() {
       })),
     },
     {
+      name: "node",
+      version: requiredVersion("node", "k8s.io/kubernetes"),
+      module: "node",
+      binaries: ["kubelet", "kube-proxy"].map((file) => ({
+        file,
+        pkg: `k8s.io/kubernetes/cmd/${file}`,
+        ldflags: kubeFlags,
+      })),
+    },
+    {
+      name: "images",
+      version: "v1",
+      module: "images",
+      sources: ["oci/main.go", "pause/main.go"],
+      binaries: [
+        { file: "oci", pkg: "./oci", ldflags: "" },
+        // Static, so that it runs in an image that holds nothing else.
+        { file: "pause", pkg: "./pause", ldflags: "", env: { CGO_ENABLED: "0" } },
+      ],
+    },
+    {
       name: "kwok",
       version: kwok,
       module: "kwok",
@@ -131,7 +156,7 @@ export function toolSpecs() {
 /** The tool's cache key: its version and everything of ours that goes into its build. */
 export function toolKey(spec) {
   const hash = createHash("sha256");
-  for (const file of ["go.mod", "go.sum"]) {
+  for (const file of ["go.mod", "go.sum", ...(spec.sources ?? [])]) {
     hash.update(file);
     hash.update(readFileSync(join(clusterSourceDir, spec.module, file)));
   }
@@ -233,7 +258,7 @@ async function buildTool(spec, intoDir, log) {
         b.pkg,
       ],
       cwd,
-      env,
+      env: { ...env, ...b.env },
       log,
       nice: true,
     });

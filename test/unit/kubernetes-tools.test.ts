@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { nodeNetwork } from "../../scripts/lib/cluster-node.mjs";
 import { clusterPorts } from "../../scripts/lib/cluster.mjs";
 import { root } from "../../scripts/lib/engine.mjs";
 import {
@@ -36,6 +37,8 @@ describe("the kubernetes tools the set-up builds", () => {
     expect(toolSpecs().map((s) => [s.name, s.version])).toEqual([
       ["etcd", "v3.6.16"],
       ["kubernetes", "v1.34.4"],
+      ["node", "v1.34.4"],
+      ["images", "v1"],
       ["kwok", "v0.8.0"],
       ["provider", "v4.25.0"],
     ]);
@@ -48,6 +51,40 @@ describe("the kubernetes tools the set-up builds", () => {
     ]);
     expect(kubernetes.binaries[0]?.ldflags).toContain("-X k8s.io/component-base/version.gitVersion=v1.34.4");
     expect(kubernetes.binaries[0]?.ldflags).toContain("-X k8s.io/component-base/version.gitMinor=34");
+  });
+
+  it("builds the real node's kubelet and kube-proxy as the same Kubernetes, and a static pause", () => {
+    const node = byName("node");
+    expect(node.module).toBe("node");
+    expect(node.binaries.map((b) => [b.file, b.pkg])).toEqual([
+      ["kubelet", "k8s.io/kubernetes/cmd/kubelet"],
+      ["kube-proxy", "k8s.io/kubernetes/cmd/kube-proxy"],
+    ]);
+    for (const b of node.binaries) expect(b.ldflags).toBe(byName("kubernetes").binaries[0]?.ldflags);
+    const images = byName("images");
+    expect(images.sources).toEqual(["oci/main.go", "pause/main.go"]);
+    expect(images.binaries.map((b) => [b.file, b.env])).toEqual([
+      ["oci", undefined],
+      ["pause", { CGO_ENABLED: "0" }],
+    ]);
+  });
+
+  it("gives the real node names and addresses of its own for each port offset, none of them routable", () => {
+    expect(nodeNetwork(0)).toEqual({
+      netns: "shipgate-0",
+      hostLink: "sg0h",
+      nodeLink: "sg0n",
+      hostAddress: "169.254.0.1",
+      nodeLinkAddress: "169.254.0.2",
+      nodeIP: "10.245.0.2",
+    });
+    expect(nodeNetwork(400)).toMatchObject({
+      netns: "shipgate-400",
+      hostAddress: "169.254.4.1",
+      nodeIP: "10.245.4.2",
+    });
+    // Link names stay within the kernel's 15 characters at the largest offset.
+    expect(nodeNetwork(20_000).hostLink.length).toBeLessThanOrEqual(15);
   });
 
   it("keys each build by its version and what builds it, so a change of flags builds anew", () => {

@@ -3,14 +3,15 @@
 // switch after it never runs and users stay on the live colour.
 import { rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { runGate, type GatePolicy, type ResolvedHttpCheck } from "../../../contract";
+import { runGate, StepFailure, type GatePolicy, type ResolvedHttpCheck } from "../../../contract";
 import type { Color } from "../../../components/platform";
+import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import { slotPaths } from "../layout";
 import { readRouterState } from "../router/state";
 import { changedKeys, type LocalHandlers } from "../provider-factory";
 import { holdColor, stopUnsupervisedLocked, withLock, writePassedGate } from "../supervision";
 
-export interface GateInputs {
+export interface GateInputs extends FailingInputs {
   readonly service: string;
   readonly releaseKey: string;
   readonly target: string;
@@ -58,13 +59,14 @@ async function check(projectDir: string, inputs: GateInputs): Promise<GateOutput
         await stopUnsupervisedLocked(slotPaths(dir).pidFile);
       });
     }
-    throw new Error(
+    throw new StepFailure(
       `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) failed: ${report.message} ` +
         `No traffic was switched: users stay on the live version. ` +
         (dir !== undefined && stop
           ? `The failed build was stopped (its log is in ${slotPaths(dir).logFile}). `
           : "") +
         `Fix the build and release again.`,
+      report.trigger ?? "gate-failure",
     );
   }
   const passedAt = new Date().toISOString();
@@ -81,7 +83,7 @@ async function check(projectDir: string, inputs: GateInputs): Promise<GateOutput
   return { ...inputs, verdict: "passed", rounds: report.totals.rounds, passedAt };
 }
 
-export const handlers: LocalHandlers<GateInputs, GateOutputs> = {
+export const handlers: LocalHandlers<GateInputs, GateOutputs> = withFailureRecord("gate", {
   async diff(projectDir, _id, olds, news) {
     // A colour started again since its gate passed (a failed release in between, a healed process)
     // is held from users until a gate passes on it again: this gate runs again then.
@@ -106,4 +108,4 @@ export const handlers: LocalHandlers<GateInputs, GateOutputs> = {
   async update(projectDir, _id, _olds, news) {
     return { outs: await check(projectDir, news) };
   },
-};
+});
