@@ -154,7 +154,7 @@ describe("releases the program refuses change nothing", () => {
     await expect(stack.stack.preview()).rejects.toThrow("but the manifest pins");
     const message = await refusedUp();
     expect(message).toMatch(
-      /The build of sample-app 2\.0\.0 in \.shipgate\/[^ ]+\/artifacts\/2\.0\.0 has digest sha256:[0-9a-f]{64}, but the manifest pins sha256:0beaa07e/,
+      /The build of sample-app 2\.0\.0 in \.shipgate\/[^ ]+\/artifacts\/2\.0\.0 has digest sha256:[0-9a-f]{64}, but the manifest pins sha256:fdc002bf/,
     );
     expect(message).toContain("Nothing was changed");
     expect(await snapshot()).toEqual(before);
