@@ -52,6 +52,7 @@ export function runnerJob(
         template: {
           metadata: { labels, annotations: marks },
           spec: {
+            ...context.podScheduling(),
             restartPolicy: "Never",
             ...(args.serviceAccount ? { serviceAccountName: args.serviceAccount } : {}),
             containers: [
@@ -116,6 +117,7 @@ export function imageJob(
         template: {
           metadata: { labels, annotations: marks },
           spec: {
+            ...context.podScheduling(),
             restartPolicy: "Never",
             containers: [
               {
