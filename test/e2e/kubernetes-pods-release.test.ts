@@ -236,6 +236,11 @@ describe("the staging stack's releases with real pods on the real node", () => {
     );
     const { up } = await stack.release("2.0.0", null);
     const { code, lines: answers, stderr } = await load;
+    const count = (version: string) => answers.filter((a) => a.version === version).length;
+    process.stderr.write(
+      `load across the switch: ${answers.length} requests, ${count("1.0.0")} answered by 1.0.0, ` +
+        `${count("2.0.0")} by 2.0.0\n`,
+    );
     expect(up.summary.result).toBe("succeeded");
     expect(up.outputs["activeColor"]?.value).toBe("green");
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
