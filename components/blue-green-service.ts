@@ -47,7 +47,13 @@ export class BlueGreenService extends pulumi.ComponentResource {
       const secrets = args.secretsFor?.(spec);
       platform.slot(
         `${name}-${color}`,
-        { service, color: color as "blue" | "green", spec, ...(secrets ? { secrets } : {}) },
+        {
+          service,
+          color: color as "blue" | "green",
+          spec,
+          release: args.release,
+          ...(secrets ? { secrets } : {}),
+        },
         { parent: this, dependsOn: deps },
       );
     }
@@ -64,7 +70,13 @@ export class BlueGreenService extends pulumi.ComponentResource {
       before.push(
         platform.migration(
           `${name}-migrate`,
-          { service, artifact: args.build.artifact, migrations: args.migrations, backupId: args.backupId },
+          {
+            service,
+            artifact: args.build.artifact,
+            migrations: args.migrations,
+            backupId: args.backupId,
+            release: args.release,
+          },
           { parent: this, dependsOn: [...deps, ...before.map((s) => s.resource)] },
         ),
       );
@@ -76,6 +88,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
         service,
         color: plan.candidate,
         spec: args.build,
+        release: args.release,
         ...(candidateSecrets ? { secrets: candidateSecrets } : {}),
       },
       { parent: this, dependsOn: [...deps, ...before.map((s) => s.resource)] },

@@ -93,10 +93,25 @@ export interface ReleaseRef {
   readonly version: string;
   /** `<changeId>@<version>`: names backups and re-runs gates for each release. */
   readonly key: string;
+  /** Set on one service's steps: a failing step writes the record and tells the team from this. */
+  readonly failure?: FailureDraft;
 }
 
 /** The deployment record's fields known before the release runs (platforms add the outcome). */
 export type RecordDraft = Readonly<Record<string, unknown>>;
+
+/** What a step of one service needs to record its own failure (contract/record.ts `failedRecord`). */
+export interface FailureDraft {
+  readonly service: string;
+  /** The service's record draft. */
+  readonly record: RecordDraft;
+  /** What served users when the release was planned; null for a first release. */
+  readonly served: { readonly version: string; readonly color: Color } | null;
+  /** The colour the release deploys to. */
+  readonly candidate: Color;
+  /** Whether the release starts the candidate anew (false: it already runs this build). */
+  readonly restarts: boolean;
+}
 
 export interface StepOptions {
   readonly parent: pulumi.Resource;
@@ -205,11 +220,15 @@ export interface Platform {
    */
   slot(
     name: string,
-    args: { service: string; color: Color; spec: SlotSpec; secrets?: SlotSecrets },
+    args: { service: string; color: Color; spec: SlotSpec; secrets?: SlotSecrets; release?: ReleaseRef },
     opts: StepOptions,
   ): SlotStep;
   backup(name: string, args: { service: string; release: ReleaseRef }, opts: StepOptions): BackupStep;
-  restore(name: string, args: { service: string; backupId: string }, opts: StepOptions): PlatformStep;
+  restore(
+    name: string,
+    args: { service: string; backupId: string; release?: ReleaseRef },
+    opts: StepOptions,
+  ): PlatformStep;
   migration(
     name: string,
     args: {
@@ -217,6 +236,7 @@ export interface Platform {
       artifact: ArtifactRef;
       migrations: readonly string[];
       backupId: pulumi.Input<string>;
+      release?: ReleaseRef;
     },
     opts: StepOptions,
   ): PlatformStep;

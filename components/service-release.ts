@@ -151,15 +151,39 @@ function slotSecrets(
 
 /** Declares one service's steps of a release, each after the one before it. */
 export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
-  const { parent, platform, manifest, release, component, settings } = args;
+  const { parent, platform, manifest, component, settings } = args;
   const strategy = manifest.strategy.type;
   const stackSecrets: StackSecrets = { stack: args.stack, values: args.secrets ?? new SecretValues() };
   const build = desiredBuild(component, settings, stackSecrets);
   const secretValues = secretEnvValues(component, stackSecrets);
-  const plan = planColors(platform.observe(component.name), build, strategy, {
+  const observed = platform.observe(component.name);
+  const plan = planColors(observed, build, strategy, {
     minutes: settings.warmWindowMinutes,
     now: new Date(),
   });
+  const record = buildRecordDraft({
+    manifest,
+    digest: args.digest,
+    stack: args.stack,
+    service: component.name,
+    plan,
+    build,
+  });
+  const servedVersion = plan.live === null ? undefined : observed.slots[plan.live]?.version;
+  // Every step of the service carries what it needs to record its own failure.
+  const release: ReleaseRef = {
+    ...args.release,
+    failure: {
+      service: component.name,
+      record,
+      served:
+        plan.live === null || servedVersion === undefined
+          ? null
+          : { version: servedVersion, color: plan.live },
+      candidate: plan.candidate,
+      restarts: !plan.reuse,
+    },
+  };
   const after: pulumi.Resource[] = [...args.after];
 
   if (strategy === "recreate" && plan.live !== null && !plan.reuse) {
@@ -215,7 +239,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
     after.push(
       platform.restore(
         `${component.name}-restore`,
-        { service: component.name, backupId: args.restoreBackup },
+        { service: component.name, backupId: args.restoreBackup, release },
         { parent, dependsOn: [...after] },
       ).resource,
     );
@@ -280,14 +304,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       spec: settings.verification,
       promoted: plan.candidate,
       rollbackTo: plan.live !== null && plan.live !== plan.candidate ? plan.live : null,
-      record: buildRecordDraft({
-        manifest,
-        digest: args.digest,
-        stack: args.stack,
-        service: component.name,
-        plan,
-        build,
-      }),
+      record,
     },
     { parent, dependsOn: [traffic] },
   );

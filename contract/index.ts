@@ -12,4 +12,6 @@ export * from "./probe";
 export { postWebhook, redactUrl, type WebhookResult, type WebhookRetry } from "./webhook";
 export { retry, type Attempt, type RetryOptions } from "./retry";
 export * from "./service";
+export * from "./record";
+export * from "./record-builders";
 export * from "./secrets";

@@ -118,6 +118,27 @@ export class AwsPlatform implements Platform {
     return this.config.services[service] ?? defaultAwsService;
   }
 
+  /** What a step needs to record its own failure (ops/failure.ts); none outside a service's release. */
+  private failureInputs(
+    service: string,
+    release: ReleaseRef | undefined,
+    opts: StepOptions,
+  ): Record<string, unknown> {
+    if (release?.failure === undefined) return {};
+    const shared = this.ensureShared(opts);
+    return {
+      failure: {
+        service,
+        release: { changeId: release.changeId, version: release.version, key: release.key },
+        record: release.failure.record,
+        served: release.failure.served,
+        bucket: shared.bucket.bucket,
+        recordsPrefix: "records/",
+        topicArn: shared.topic.arn,
+      },
+    };
+  }
+
   private ensureShared(opts: StepOptions): SharedObjects {
     this.shared ??= declareShared(this.config, dependencyList(opts.dependsOn));
     return this.shared;
@@ -318,6 +339,7 @@ export class AwsPlatform implements Platform {
           desiredCount: settings.desiredCount,
           releaseKey: spec.version,
           timeoutMs: minutes(this.config.deployTimeoutMinutes),
+          ...this.failureInputs(service, args.release, opts),
         },
         ["runningCount"],
         this.stepOpts(opts, [ecsService]),
@@ -346,6 +368,7 @@ export class AwsPlatform implements Platform {
         version: release.version,
         database: { kind: database.kind, identifier: database.identifier },
         timeoutMs: minutes(database.snapshotTimeoutMinutes),
+        ...this.failureInputs(service, release, opts),
       },
       ["backupId", "arn", "digest", "createdAt"],
       // Snapshots outlive the stack's resources: a later release or a destroy never deletes one.
@@ -411,6 +434,7 @@ export class AwsPlatform implements Platform {
           startedBy: `shipgate-migration`,
         },
         timeoutMs: minutes(this.config.deployTimeoutMinutes),
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["taskArn", "summary", "stoppedAt"],
       this.stepOpts(opts, [taskDefinition]),
@@ -473,6 +497,7 @@ export class AwsPlatform implements Platform {
         message: args.message,
         stop: args.stop ? { cluster: this.config.cluster, service: names.ecsService(args.stop) } : null,
         timeoutMs: minutes(this.config.deployTimeoutMinutes),
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["startedAt"],
       this.stepOpts(opts, [router.productionRule]),
@@ -497,6 +522,7 @@ export class AwsPlatform implements Platform {
         checks: args.checks,
         policy: args.policy,
         rolledBackAt: this.observeService(args.service).rolledBackAt,
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["verdict", "rounds", "passedAt"],
       this.stepOpts(opts, [router.testRule]),
@@ -523,6 +549,7 @@ export class AwsPlatform implements Platform {
         color: args.color,
         warmWindowMinutes: args.warmWindowMinutes,
         rolledBackAt: this.observeService(args.service).rolledBackAt,
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["active", "previous", "switchedAt"],
       this.stepOpts(opts, [router.productionRule]),
@@ -564,6 +591,7 @@ export class AwsPlatform implements Platform {
         recordsPrefix: "records/",
         topicArn: shared.topic.arn,
         rolledBackAt: this.observeService(args.service).rolledBackAt,
+        ...this.failureInputs(args.service, args.release, opts),
       },
       ["verdict", "errorRate", "p95LatencyMs", "verifiedAt"],
       this.stepOpts(opts),

@@ -21,6 +21,8 @@ export interface RunnerJobArgs {
   readonly settings: Record<string, unknown>;
   readonly deadlineSeconds: number;
   readonly serviceAccount?: string;
+  /** Mounted at /shipgate-failure: what a failed gate or verification records (runner FAILURE_FILE). */
+  readonly failureContext?: k8s.core.v1.ConfigMap;
 }
 
 /** A Job of the runner bundle, awaited by the provider until it completes. */
@@ -63,7 +65,7 @@ export function runnerJob(
                 env: [
                   { name: "SHIPGATE_TASK", value: pulumi.jsonStringify(args.settings) },
                   ...(args.serviceAccount ? [{ name: "NODE_EXTRA_CA_CERTS", value: serviceAccountCa }] : []),
-                  ...(webhook && args.task !== "gate"
+                  ...(webhook
                     ? [
                         {
                           name: "SHIPGATE_WEBHOOK_URL",
@@ -73,10 +75,20 @@ export function runnerJob(
                     : []),
                 ],
                 resources: runnerResources,
-                volumeMounts: [{ name: "runner", mountPath: "/shipgate", readOnly: true }],
+                volumeMounts: [
+                  { name: "runner", mountPath: "/shipgate", readOnly: true },
+                  ...(args.failureContext
+                    ? [{ name: "failure", mountPath: "/shipgate-failure", readOnly: true }]
+                    : []),
+                ],
               },
             ],
-            volumes: [{ name: "runner", configMap: { name: runner.metadata.name } }],
+            volumes: [
+              { name: "runner", configMap: { name: runner.metadata.name } },
+              ...(args.failureContext
+                ? [{ name: "failure", configMap: { name: args.failureContext.metadata.name } }]
+                : []),
+            ],
           },
         },
       },

@@ -11,6 +11,7 @@ import type {
   PlatformAdapter,
   PlatformStep,
   RecordStep,
+  ReleaseRef,
   RouterStep,
   RecordSummary,
   SlotSpec,
@@ -111,6 +112,30 @@ export class LocalPlatform implements Platform {
   /** The stack's webhook URL as a secret input (it may carry a token), or null for none. */
   private webhookUrl(): pulumi.Output<string> | null {
     return this.args.webhookUrl ? pulumi.secret(this.args.webhookUrl) : null;
+  }
+
+  /**
+   * The inputs a step needs to record its own failure (failure-ops.ts): the service's record draft,
+   * what served users, where records and notifications go, the router to ask and the webhook.
+   * None for a step outside a service's release.
+   */
+  private failureInputs(service: string, release: ReleaseRef | undefined): Record<string, unknown> {
+    if (release?.failure === undefined) return {};
+    const { failure } = release;
+    return {
+      failure: {
+        service,
+        release: { changeId: release.changeId, version: release.version, key: release.key },
+        record: failure.record,
+        served: failure.served,
+        candidate: failure.candidate,
+        restarts: failure.restarts,
+        recordsDir: recordsDir(this.args.workDir),
+        notificationsLog: notificationsLog(this.args.workDir),
+        adminPort: servicePorts(this.settings(service).port).admin,
+      },
+      webhookUrl: this.webhookUrl(),
+    };
   }
 
   private opts(opts: StepOptions): pulumi.CustomResourceOptions {
@@ -223,6 +248,7 @@ export class LocalPlatform implements Platform {
         artifactDir: `${args.spec.artifact.source}/${args.spec.artifact.version}`,
         // The values reach the process through its environment only: never its spec file.
         ...(args.secrets ? { secrets: pulumi.secret(args.secrets) } : {}),
+        ...this.failureInputs(args.service, args.release),
       },
       ["pid", "url", "running", "startedAt"],
       this.opts(opts),
@@ -246,6 +272,7 @@ export class LocalPlatform implements Platform {
         backupRoot: paths.backupsDir,
         backupId: `${args.release.changeId}-${args.release.version}`.replace(/[^A-Za-z0-9._-]/g, "_"),
         keep: settings.keepBackups,
+        ...this.failureInputs(args.service, args.release),
       },
       ["digest", "files", "bytes", "createdAt", "path"],
       this.opts(opts),
@@ -258,7 +285,11 @@ export class LocalPlatform implements Platform {
     };
   }
 
-  restore(name: string, args: { service: string; backupId: string }, opts: StepOptions): PlatformStep {
+  restore(
+    name: string,
+    args: { service: string; backupId: string; release?: ReleaseRef },
+    opts: StepOptions,
+  ): PlatformStep {
     const paths = servicePaths(this.args.workDir, args.service);
     const resource = new LocalResource(
       "Restore",
@@ -268,6 +299,7 @@ export class LocalPlatform implements Platform {
         dataDir: paths.dataDir,
         backupRoot: paths.backupsDir,
         backupId: args.backupId,
+        ...this.failureInputs(args.service, args.release),
       },
       ["restoredDigest", "previousDataDir", "restoredAt"],
       this.opts(opts),
@@ -282,6 +314,7 @@ export class LocalPlatform implements Platform {
       artifact: import("../../components/platform").ArtifactRef;
       migrations: readonly string[];
       backupId: pulumi.Input<string>;
+      release?: ReleaseRef;
     },
     opts: StepOptions,
   ): PlatformStep {
@@ -296,6 +329,7 @@ export class LocalPlatform implements Platform {
         migrations: [...args.migrations],
         dataDir: paths.dataDir,
         backupId: args.backupId,
+        ...this.failureInputs(args.service, args.release),
       },
       ["applied", "migratedAt"],
       this.opts(opts),
@@ -324,6 +358,7 @@ export class LocalPlatform implements Platform {
         adminPort: servicePorts(settings.port).admin,
         message: args.message,
         stopPidFile: args.stop ? paths.slot(args.stop).pidFile : null,
+        ...this.failureInputs(args.service, args.release),
       },
       ["startedAt", "drained"],
       this.opts(opts),
@@ -343,6 +378,7 @@ export class LocalPlatform implements Platform {
         checks: args.checks,
         policy: args.policy,
         notificationsLog: notificationsLog(this.args.workDir),
+        ...this.failureInputs(args.service, args.release),
       },
       ["verdict", "rounds", "passedAt"],
       this.opts(opts),
@@ -368,6 +404,7 @@ export class LocalPlatform implements Platform {
         target: args.target,
         warmWindowMinutes: args.warmWindowMinutes,
         switchFile: servicePaths(this.args.workDir, args.service).switchFile,
+        ...this.failureInputs(args.service, args.release),
       },
       ["active", "previous", "switchedAt"],
       this.opts(opts),
@@ -401,6 +438,7 @@ export class LocalPlatform implements Platform {
         record: args.record,
         recordsDir: recordsDir(this.args.workDir),
         notificationsLog: notificationsLog(this.args.workDir),
+        ...this.failureInputs(args.service, args.release),
         webhookUrl: this.webhookUrl(),
       },
       ["verdict", "errorRate", "p95LatencyMs", "verifiedAt"],

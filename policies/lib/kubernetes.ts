@@ -22,10 +22,12 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
 const JOB = "kubernetes:batch/v1:Job";
 const VOLUME_SNAPSHOT = "kubernetes:snapshot.storage.k8s.io/v1:VolumeSnapshot";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 
 /**
  * Roles of the kubernetes platform's objects, by type and component label. `null` marks an object a
- * step creates that plays no role of its own (the gate's preview Service is its target, not a gate).
+ * step creates that plays no role of its own (the gate's preview Service is its target, not a gate;
+ * a gate's or verification's failure context is what its Job records on failure, not a gate).
  */
 export const KUBERNETES_ROLES: Readonly<Record<string, Readonly<Record<string, ReleaseRole | null>>>> = {
   [DEPLOYMENT]: { server: "slot" },
@@ -38,6 +40,7 @@ export const KUBERNETES_ROLES: Readonly<Record<string, Readonly<Record<string, R
     verify: "verification",
   },
   [VOLUME_SNAPSHOT]: { backup: "backup" },
+  [CONFIG_MAP]: { "failure-context": null },
 };
 
 type Props = Record<string, unknown>;

@@ -143,7 +143,7 @@ describe("the aws steps' handlers", () => {
         rolledBackAt: null,
       };
       await expect(verificationHandlers.create(root, inputs)).rejects.toThrow(
-        /^post-promotion verification of sample-app \(CHG-301@1\.1\.0\) failed; rollback trigger: errors\. .* Traffic is back on blue, the previous version\. Record: s3:\/\/hdl-records\/records\/CHG-301-1\.1\.0-.*\.md$/s,
+        /^post-promotion verification of sample-app \(CHG-301@1\.1\.0\) failed; rollback trigger: errors\. .* Traffic is back on blue, the previous version\. Record: s3:\/\/hdl-records\/records\/CHG-301-1\.1\.0-.*\.md\.$/s,
       );
       const now = await readRoute(elb, route);
       expect(now.active).toBe("blue");
@@ -159,6 +159,7 @@ describe("the aws steps' handlers", () => {
         rollback: { trigger: "errors" },
         activeColor: "blue",
         previousColor: "green",
+        failure: { service: "sample-app", stage: "verification", trigger: "errors" },
       });
     } finally {
       await server.close();

@@ -1,11 +1,12 @@
 // The backup on AWS: an RDS snapshot per release, named uniquely, waited for until it is available.
 // Snapshots are kept when the stack moves on: each release's snapshot is an update of this step, and
 // deleting the step never deletes a snapshot (the platform also declares it protected and retained).
+import { type AwsFailingInputs, withAwsFailureRecord } from "../ops/failure";
 import type { StepHandlers } from "../provider";
 import { rdsClient, type AwsTarget } from "../ops/clients";
 import { createSnapshot, snapshotIdentifier, type SnapshotTarget } from "../ops/snapshot";
 
-export interface BackupInputs {
+export interface BackupInputs extends AwsFailingInputs {
   readonly aws: AwsTarget;
   readonly service: string;
   readonly releaseKey: string;
@@ -44,7 +45,7 @@ async function snapshot(inputs: BackupInputs): Promise<BackupOutputs> {
   };
 }
 
-export const handlers: StepHandlers<BackupInputs, BackupOutputs> = {
+export const handlers: StepHandlers<BackupInputs, BackupOutputs> = withAwsFailureRecord("backup", {
   async diff(_projectDir, _id, olds, news) {
     // A new release takes a new snapshot as an update: the step is protected (it is never replaced or
     // deleted), and the earlier snapshots stay in RDS.
@@ -64,4 +65,4 @@ export const handlers: StepHandlers<BackupInputs, BackupOutputs> = {
   async delete() {
     // Kept on purpose: a snapshot is the way back to the data as it was before a release.
   },
-};
+});

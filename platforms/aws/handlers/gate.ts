@@ -1,13 +1,14 @@
 // The pre-promotion gate on AWS: the test listener's rule is pointed at the candidate colour alone,
 // then the contract's HTTP checks run against the test listener. A failure fails the resource, so the switch after it never
 // runs and users stay on the live colour.
+import { type AwsFailingInputs, withAwsFailureRecord } from "../ops/failure";
 import type { StepHandlers } from "../provider";
-import type { GatePolicy } from "../../../contract";
+import { StepFailure, type GatePolicy } from "../../../contract";
 import { elbClient, type AwsTarget } from "../ops/clients";
 import { runGate, type ResolvedHttpCheck } from "../ops/contract";
 import { switchTraffic, type Color, type TargetGroups } from "../ops/traffic";
 
-export interface GateInputs {
+export interface GateInputs extends AwsFailingInputs {
   readonly aws: AwsTarget;
   /** The test listener's rule, pointed at the candidate before the checks. */
   readonly testRuleArn: string;
@@ -43,10 +44,11 @@ async function check(inputs: GateInputs): Promise<GateOutputs> {
     policy: inputs.policy,
   });
   if (report.verdict !== "passed") {
-    throw new Error(
+    throw new StepFailure(
       `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) on ${inputs.candidate} failed: ` +
         `${report.message} No traffic was switched: users stay on the live version. ` +
         `Fix the build and release again.`,
+      report.trigger ?? "gate-failure",
     );
   }
   return { ...inputs, verdict: "passed", rounds: report.totals.rounds, passedAt: new Date().toISOString() };
@@ -62,7 +64,7 @@ const keys = [
   "testRuleArn",
 ] as const;
 
-export const handlers: StepHandlers<GateInputs, GateOutputs> = {
+export const handlers: StepHandlers<GateInputs, GateOutputs> = withAwsFailureRecord("gate", {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       keys.some((key) => olds[key] !== news[key]) ||
@@ -76,4 +78,4 @@ export const handlers: StepHandlers<GateInputs, GateOutputs> = {
   async update(_projectDir, _id, _olds, news) {
     return { outs: await check(news) };
   },
-};
+});

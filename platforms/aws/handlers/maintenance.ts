@@ -1,12 +1,13 @@
 // A maintenance window on AWS (the recreate strategy): the production rule answers a fixed 503 with
 // the users' message; then the colour to replace is scaled to zero and waited for, so requests in
 // flight finish (the target group's deregistration delay) and nobody writes to the data any more.
+import { type AwsFailingInputs, withAwsFailureRecord } from "../ops/failure";
 import type { StepHandlers } from "../provider";
 import { ecsClient, elbClient, type AwsTarget } from "../ops/clients";
 import { scaleService } from "../ops/scale";
 import { startMaintenance } from "../ops/traffic";
 
-export interface MaintenanceInputs {
+export interface MaintenanceInputs extends AwsFailingInputs {
   readonly aws: AwsTarget;
   readonly service: string;
   readonly releaseKey: string;
@@ -35,20 +36,23 @@ async function start(inputs: MaintenanceInputs): Promise<MaintenanceOutputs> {
   return { ...inputs, startedAt };
 }
 
-export const handlers: StepHandlers<MaintenanceInputs, MaintenanceOutputs> = {
-  async diff(_projectDir, _id, olds, news) {
-    const changes =
-      olds.releaseKey !== news.releaseKey ||
-      olds.message !== news.message ||
-      olds.ruleArn !== news.ruleArn ||
-      JSON.stringify(olds.stop) !== JSON.stringify(news.stop);
-    return { changes, replaces: [], deleteBeforeReplace: false };
+export const handlers: StepHandlers<MaintenanceInputs, MaintenanceOutputs> = withAwsFailureRecord(
+  "maintenance",
+  {
+    async diff(_projectDir, _id, olds, news) {
+      const changes =
+        olds.releaseKey !== news.releaseKey ||
+        olds.message !== news.message ||
+        olds.ruleArn !== news.ruleArn ||
+        JSON.stringify(olds.stop) !== JSON.stringify(news.stop);
+      return { changes, replaces: [], deleteBeforeReplace: false };
+    },
+    async create(_projectDir, inputs) {
+      return { id: `${inputs.service}-maintenance`, outs: await start(inputs) };
+    },
+    async update(_projectDir, _id, _olds, news) {
+      return { outs: await start(news) };
+    },
+    // The switch that ends the release lifts the maintenance response; deleting this changes nothing.
   },
-  async create(_projectDir, inputs) {
-    return { id: `${inputs.service}-maintenance`, outs: await start(inputs) };
-  },
-  async update(_projectDir, _id, _olds, news) {
-    return { outs: await start(news) };
-  },
-  // The switch that ends the release lifts the maintenance response; deleting this changes nothing.
-};
+);

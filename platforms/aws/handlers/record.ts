@@ -2,9 +2,9 @@
 // a Markdown object in the records bucket (versioned, kept when the stack moves on). Deleting the
 // resource keeps the objects: records are documentation.
 import type { Color } from "../names";
-import { s3Client, type AwsTarget } from "../ops/clients";
-import { putRecord } from "../ops/publish";
-import { composeRecord, recordStem, renderRecordMarkdown, type AwsRecord } from "../ops/record";
+import { type DeploymentRecord, succeededRecord } from "../../../contract";
+import type { AwsTarget } from "../ops/clients";
+import { storeRecord } from "../ops/record";
 import type { StepHandlers } from "../provider";
 
 /** What happened to one service during the release (outputs of its steps). */
@@ -38,61 +38,17 @@ export interface RecordOutputs extends RecordInputs {
   readonly location: string;
 }
 
-/** The record of a release whose every step passed. */
-export function succeededRecord(inputs: Pick<RecordInputs, "record">, writtenAt: string): AwsRecord {
-  const { results = {}, colors = {} } = inputs.record;
-  const entries = Object.entries(results);
-  const first = entries[0];
-  const firstColors = first ? colors[first[0]] : undefined;
-  return composeRecord(inputs.record, {
-    outcome: "succeeded",
-    rollback: null,
-    activeColor: firstColors?.active ?? null,
-    previousColor: firstColors?.previous ?? null,
-    backup: first?.[1].backup ?? null,
-    gates: entries.flatMap(([service, r]) => [
-      {
-        name: `${service} pre-promotion gate`,
-        verdict: "passed",
-        summary: r.gate.rounds === null ? "passed" : `passed after ${r.gate.rounds} rounds`,
-      },
-      {
-        name: `${service} post-promotion verification`,
-        verdict: "passed",
-        summary:
-          r.verification.errorRate === null
-            ? "passed"
-            : `passed: error rate ${(r.verification.errorRate * 100).toFixed(2)}%`,
-      },
-    ]),
-    timeline: entries
-      .flatMap(([service, r]) => [
-        ...(r.backup ? [{ stage: `${service}: snapshot available`, at: r.backup.at }] : []),
-        { stage: `${service}: pre-promotion gate passed`, at: r.gate.at },
-        { stage: `${service}: traffic switched`, at: r.switchedAt },
-        { stage: `${service}: post-promotion verification passed`, at: r.verification.at },
-      ])
-      .sort((a, b) => a.at.localeCompare(b.at)),
-    writtenAt,
-  });
-}
-
-/** Stores a complete record in the bucket. */
-export async function storeRecord(
-  target: { aws: AwsTarget; bucket: string; prefix: string },
-  record: AwsRecord,
-) {
-  return putRecord(s3Client(target.aws), {
-    bucket: target.bucket,
-    prefix: target.prefix,
-    stem: recordStem(record),
-    json: record,
-    markdown: renderRecordMarkdown(record),
-  });
+/** The record of a release whose every step passed (the contract's, as on every platform). */
+export function succeededOn(inputs: Pick<RecordInputs, "record">, date: string): DeploymentRecord {
+  const { results = {}, colors = {}, ...draft } = inputs.record;
+  return succeededRecord(draft, { results, colors, date });
 }
 
 async function write(inputs: RecordInputs): Promise<RecordOutputs> {
-  const stored = await storeRecord(inputs, succeededRecord(inputs, new Date().toISOString()));
+  const stored = await storeRecord(
+    { aws: inputs.aws, bucket: inputs.bucket, prefix: inputs.prefix },
+    succeededOn(inputs, new Date().toISOString()),
+  );
   return { ...inputs, ...stored };
 }
 

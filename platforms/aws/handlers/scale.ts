@@ -1,10 +1,11 @@
 // Brings a colour stopped by a maintenance window back to its size before its gate: the ECS service
 // is declared with its desired count, but Pulumi only sends a count that changed in its own state.
+import { type AwsFailingInputs, withAwsFailureRecord } from "../ops/failure";
 import type { StepHandlers } from "../provider";
 import { ecsClient, type AwsTarget } from "../ops/clients";
 import { scaleService } from "../ops/scale";
 
-export interface ScaleInputs {
+export interface ScaleInputs extends AwsFailingInputs {
   readonly aws: AwsTarget;
   readonly cluster: string;
   readonly service: string;
@@ -22,7 +23,7 @@ async function scale(inputs: ScaleInputs): Promise<ScaleOutputs> {
   return { ...inputs, runningCount: result.runningCount };
 }
 
-export const handlers: StepHandlers<ScaleInputs, ScaleOutputs> = {
+export const handlers: StepHandlers<ScaleInputs, ScaleOutputs> = withAwsFailureRecord("start", {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       olds.releaseKey !== news.releaseKey ||
@@ -36,4 +37,4 @@ export const handlers: StepHandlers<ScaleInputs, ScaleOutputs> = {
   async update(_projectDir, _id, _olds, news) {
     return { outs: await scale(news) };
   },
-};
+});

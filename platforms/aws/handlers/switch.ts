@@ -1,11 +1,12 @@
 // The traffic switch on AWS: the production listener rule's forward weights (candidate 100, the other
 // 0) in one ModifyRule, read back from the ALB. It also ends a maintenance window (the fixed 503).
 import type * as pulumi from "@pulumi/pulumi";
+import { type AwsFailingInputs, withAwsFailureRecord } from "../ops/failure";
 import type { StepHandlers } from "../provider";
 import { elbClient, type AwsTarget } from "../ops/clients";
 import { readRoute, switchTraffic, type Color, type TargetGroups } from "../ops/traffic";
 
-export interface SwitchInputs {
+export interface SwitchInputs extends AwsFailingInputs {
   readonly aws: AwsTarget;
   readonly service: string;
   readonly releaseKey: string;
@@ -28,7 +29,7 @@ async function route(inputs: SwitchInputs): Promise<SwitchOutputs> {
   return { ...inputs, active: result.active, previous: result.previous, switchedAt: result.switchedAt };
 }
 
-export const handlers: StepHandlers<SwitchInputs, SwitchOutputs> = {
+export const handlers: StepHandlers<SwitchInputs, SwitchOutputs> = withAwsFailureRecord("switch", {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       olds.service !== news.service ||
@@ -51,4 +52,4 @@ export const handlers: StepHandlers<SwitchInputs, SwitchOutputs> = {
     return { outs: await route(news) };
   },
   // Deleting the switch leaves the rule as it is: the rule itself is declared (and deleted) apart.
-};
+});

@@ -1,10 +1,11 @@
 // A one-off ECS task of a release (migration, smoke test): started, waited for until it stops, and
 // failed unless every essential container exited with 0.
+import { type AwsFailingInputs, withAwsFailureRecord } from "../ops/failure";
 import type { StepHandlers } from "../provider";
 import { ecsClient, type AwsTarget } from "../ops/clients";
 import { startTask, waitForTask, type TaskRunArgs } from "../ops/task";
 
-export interface TaskInputs {
+export interface TaskInputs extends AwsFailingInputs {
   readonly aws: AwsTarget;
   readonly service: string;
   readonly purpose: string;
@@ -51,7 +52,7 @@ async function run(inputs: TaskInputs): Promise<TaskOutputs> {
   };
 }
 
-export const handlers: StepHandlers<TaskInputs, TaskOutputs> = {
+export const handlers: StepHandlers<TaskInputs, TaskOutputs> = withAwsFailureRecord("migration", {
   async diff(_projectDir, _id, olds, news) {
     const changes = olds.runKey !== news.runKey || JSON.stringify(olds.run) !== JSON.stringify(news.run);
     return { changes, replaces: [], deleteBeforeReplace: false };
@@ -62,4 +63,4 @@ export const handlers: StepHandlers<TaskInputs, TaskOutputs> = {
   async update(_projectDir, _id, _olds, news) {
     return { outs: await run(news) };
   },
-};
+});

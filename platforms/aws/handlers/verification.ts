@@ -1,19 +1,17 @@
 // Post-promotion verification on AWS (ops/bake.ts): on failure users are already back on the previous
 // colour when this handler writes the record to S3, publishes the rollback on SNS and fails the update
 // naming the trigger.
-import type { VerificationPolicy } from "../../../contract";
+import { RecordedFailure, type VerificationPolicy } from "../../../contract";
 import type { Color } from "../names";
 import type { StepHandlers } from "../provider";
 import { runBake, type BakeResult } from "../ops/bake";
-import { cloudWatchClient, elbClient, snsClient, type AwsTarget } from "../ops/clients";
+import { cloudWatchClient, elbClient, type AwsTarget } from "../ops/clients";
 import type { ResolvedHttpCheck } from "../ops/contract";
 import { dimensionOf } from "../ops/metrics";
-import { publishEvent } from "../ops/publish";
-import { composeRecord } from "../ops/record";
+import { type AwsFailingInputs, writeAwsFailure } from "../ops/failure";
 import type { TargetGroups } from "../ops/traffic";
-import { storeRecord } from "./record";
 
-export interface VerificationInputs {
+export interface VerificationInputs extends AwsFailingInputs {
   readonly aws: AwsTarget;
   readonly service: string;
   readonly releaseKey: string;
@@ -49,49 +47,38 @@ function releaseOfKey(key: string): { changeId: string; version: string } {
 async function rollBack(inputs: VerificationInputs, result: BakeResult): Promise<never> {
   const at = result.rolledBackAt ?? new Date().toISOString();
   const trigger = result.trigger ?? "system-failure";
+  const release = releaseOfKey(inputs.releaseKey);
   const where = result.rolledBackTo
     ? `Traffic is back on ${result.rolledBackTo}, the previous version.`
     : `There is no previous version to return to (first release); ${inputs.promoted} keeps serving.`;
-  const { backup = null, ...draft } = inputs.record as { backup?: unknown };
-  const stored = await storeRecord(
-    { aws: inputs.aws, bucket: inputs.bucket, prefix: inputs.recordsPrefix },
-    composeRecord(draft, {
-      outcome: result.rolledBackTo ? "rolled-back" : "failed-gate",
-      rollback: result.rolledBackTo ? { trigger, reason: result.message, at } : null,
-      activeColor: result.rolledBackTo ?? inputs.promoted,
+  const { backup = null, ...draft } = inputs.record as { backup?: { id: string; digest: string } | null };
+  const served = inputs.failure?.served ?? null;
+  const active = result.rolledBackTo ?? inputs.promoted;
+  const written = await writeAwsFailure(
+    inputs.aws,
+    { bucket: inputs.bucket, recordsPrefix: inputs.recordsPrefix, topicArn: inputs.topicArn },
+    release,
+    draft,
+    {
+      outcome: result.rolledBackTo ? "rolled-back" : "failed",
+      service: inputs.service,
+      stage: "verification",
+      trigger,
+      error: `post-promotion verification failed (${trigger}): ${result.message} ${where}`,
+      served:
+        active !== result.rolledBackTo
+          ? { version: release.version, color: active }
+          : (served ?? { version: "the previous version", color: active }),
       previousColor: result.rolledBackTo ? inputs.promoted : null,
       backup,
-      gates: [
-        { name: `${inputs.service} post-promotion verification`, verdict: "failed", summary: result.message },
-      ],
-      timeline: [
-        { stage: `${inputs.service}: post-promotion verification started`, at: result.startedAt },
-        { stage: `${inputs.service}: ${result.rolledBackTo ? "rolled back" : "failed"} (${trigger})`, at },
-      ],
-      writtenAt: at,
-    }),
+      startedAt: result.startedAt,
+      at,
+      ...(result.rolledBackTo ? { rollback: { trigger, reason: result.message } } : {}),
+    },
   );
-  try {
-    await publishEvent(snsClient(inputs.aws), {
-      topicArn: inputs.topicArn,
-      event: {
-        stage: "rolled-back",
-        release: releaseOfKey(inputs.releaseKey),
-        service: inputs.service,
-        message: `${inputs.service}: post-promotion verification failed (${trigger}). ${where}`,
-        severity: "critical",
-        audience: ["team", "support", "management"],
-        at,
-      },
-    });
-  } catch (error) {
-    console.log(
-      `the rollback notification was not published: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  throw new Error(
+  throw new RecordedFailure(
     `post-promotion verification of ${inputs.service} (${inputs.releaseKey}) failed; rollback trigger: ${trigger}. ` +
-      `${result.message} ${where} Record: ${stored.location}`,
+      `${result.message} ${where} ${written}`,
   );
 }
 

@@ -11,8 +11,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
 import {
+  failedRecord,
+  type FailureFacts,
+  failureNotice,
   gatePolicySchema,
   checksSchema,
+  recordFileStem,
+  renderRecordMarkdown,
+  servedSchema,
   notificationEventSchema,
   parseOrThrow,
   postWebhook,
@@ -26,6 +32,23 @@ import {
 } from "../../../contract";
 
 const color = z.enum(["blue", "green"]);
+
+/**
+ * What a gate or verification Job needs to record the release's failure itself: a failed Job is all
+ * the engine sees, so the runner writes the contract's failure record (a ConfigMap labelled
+ * `shipgate.dev/kind=deployment-record`) and tells the team and support through the webhook. It is
+ * mounted from a ConfigMap of its own (FAILURE_FILE), not put in the Job's spec: what served users
+ * differs from one run to the next, and a Job whose spec changes runs again.
+ */
+export const failureTaskSchema = z.strictObject({
+  service: z.string(),
+  release: z.strictObject({ changeId: z.string(), version: z.string() }),
+  /** The record's fields known before the release ran (components/record-draft.ts). */
+  record: z.record(z.string(), z.unknown()),
+  served: servedSchema.nullable(),
+  namespace: z.string(),
+});
+export type FailureTask = z.output<typeof failureTaskSchema>;
 
 /** What the program puts in $SHIPGATE_TASK for a gate Job. */
 export const gateTaskSchema = z.strictObject({
@@ -106,14 +129,122 @@ export async function switchBack(
   }
 }
 
-export async function gateTask(raw: unknown): Promise<RunnerResult> {
-  const task = parseOrThrow("the gate task ($SHIPGATE_TASK)", gateTaskSchema, raw);
-  return resultOf("gate", await runGate({ baseUrl: task.target, checks: task.checks, policy: task.policy }));
+/** How the runner reaches the API server (its service account) and the team (the webhook). */
+export interface ClusterAccess {
+  readonly api?: FetchImpl;
+  readonly apiServer?: string;
+  readonly tokenFile?: string;
+  readonly webhookUrl?: string;
 }
 
-export interface VerifyActions {
+/** A ConfigMap name (DNS subdomain) for the record's file stem. */
+function recordConfigMapName(stem: string): string {
+  return `shipgate-record-${stem.toLowerCase().replace(/[^a-z0-9.-]/g, "-")}`
+    .slice(0, 253)
+    .replace(/[.-]+$/, "");
+}
+
+/**
+ * Writes the failure record as a ConfigMap and sends the notice. Never throws: what could not be done
+ * is returned as a sentence for the Job's message, which stays the judge's first.
+ */
+export async function recordFailure(
+  failure: FailureTask,
+  facts: FailureFacts,
+  access: ClusterAccess = {},
+): Promise<string> {
+  const notes: string[] = [];
+  let location: string | null = null;
+  try {
+    const record = failedRecord(failure.record, facts);
+    const name = recordConfigMapName(recordFileStem(record));
+    const token = readFileSync(access.tokenFile ?? `${serviceAccountDir}/token`, "utf8").trim();
+    const response = await (access.api ?? fetch)(
+      `${access.apiServer ?? "https://kubernetes.default.svc"}/api/v1/namespaces/${failure.namespace}/configmaps`,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: {
+            name,
+            namespace: failure.namespace,
+            labels: {
+              "app.kubernetes.io/managed-by": "shipgate",
+              "shipgate.dev/kind": "deployment-record",
+              "shipgate.dev/outcome": record.outcome,
+            },
+          },
+          data: {
+            "record.json": `${JSON.stringify(record, null, 2)}\n`,
+            "record.md": renderRecordMarkdown(record),
+          },
+        }),
+      },
+    );
+    if (!response.ok) throw new Error(`HTTP ${response.status} ${await response.text()}`);
+    location = `configmap/${failure.namespace}/${name}`;
+    notes.push(`Record: ${location}.`);
+  } catch (error) {
+    notes.push(
+      `The failure record could not be written (${error instanceof Error ? error.message : String(error)}); write it by hand.`,
+    );
+  }
+  if (access.webhookUrl) {
+    // The contract's webhook rule: retried, then reported, never a reason to fail differently.
+    const sent = await postWebhook(access.webhookUrl, failureNotice(failure.release, facts, location));
+    if (!sent.ok) notes.push(`The team could not be notified (${sent.error}); tell them.`);
+  }
+  return notes.join(" ");
+}
+
+/** Where the program mounts the failure context (a ConfigMap of the service's step). */
+export const FAILURE_FILE = "/shipgate-failure/failure.json";
+
+/** The mounted failure context, or undefined when the Job has none (a Job of an earlier program). */
+export function readFailure(file = FAILURE_FILE): FailureTask | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  return parseOrThrow(`the failure context (${file})`, failureTaskSchema, JSON.parse(text));
+}
+
+export async function gateTask(
+  raw: unknown,
+  access: ClusterAccess = {},
+  failure: FailureTask | undefined = undefined,
+): Promise<RunnerResult> {
+  const task = parseOrThrow("the gate task ($SHIPGATE_TASK)", gateTaskSchema, raw);
+  const report = await runGate({ baseUrl: task.target, checks: task.checks, policy: task.policy });
+  const result = resultOf("gate", report);
+  if (report.verdict === "passed" || failure === undefined) return result;
+  const written = await recordFailure(
+    failure,
+    {
+      outcome: "failed",
+      service: failure.service,
+      stage: "gate",
+      trigger: report.trigger ?? "gate-failure",
+      error: report.message,
+      served: failure.served,
+      previousColor: null,
+      backup: null,
+      startedAt: report.startedAt,
+      at: new Date().toISOString(),
+    },
+    access,
+  );
+  return { ...result, message: `${report.message} ${written}` };
+}
+
+export interface VerifyActions extends ClusterAccess {
   readonly switchBack: (task: VerifyTask, report: VerificationReport) => Promise<void>;
-  readonly webhookUrl?: string;
+  /** The mounted failure context (readFailure). */
+  readonly failure?: FailureTask;
 }
 
 export async function verifyTask(raw: unknown, act: VerifyActions = { switchBack }): Promise<RunnerResult> {
@@ -125,6 +256,37 @@ export async function verifyTask(raw: unknown, act: VerifyActions = { switchBack
     ? `Traffic is back on ${task.rollbackTo}, the previous version.`
     : `There is no previous version to return to (first release); ${task.promoted} keeps serving.`;
   const message = `${report.message} ${where}`;
+  const { failure } = act;
+  if (failure) {
+    const trigger = report.trigger ?? "system-failure";
+    const { version } = failure.release;
+    const active = task.rollbackTo ?? task.promoted;
+    const written = await recordFailure(
+      failure,
+      {
+        outcome: task.rollbackTo ? "rolled-back" : "failed",
+        service: failure.service,
+        stage: "verification",
+        trigger,
+        error: `post-promotion verification failed (${trigger}): ${message}`,
+        served:
+          active === task.rollbackTo
+            ? (failure.served ?? { version: "the previous version", color: active })
+            : { version, color: active },
+        previousColor: task.rollbackTo ? task.promoted : null,
+        backup: null,
+        startedAt: report.startedAt,
+        at: new Date().toISOString(),
+        ...(task.rollbackTo ? { rollback: { trigger, reason: report.message } } : {}),
+      },
+      act,
+    );
+    return {
+      ...resultOf("verify", report),
+      message: `${message} ${written}`,
+      switchedBackTo: task.rollbackTo,
+    };
+  }
   let webhook: string | undefined;
   if (act.webhookUrl && task.notice) {
     const sent = await postWebhook(act.webhookUrl, { ...task.notice, message, at: new Date().toISOString() });
@@ -217,14 +379,27 @@ export async function main(kind: string | undefined, env: NodeJS.ProcessEnv = pr
   }
   const webhookUrl = env["SHIPGATE_WEBHOOK_URL"] || undefined;
   let result: RunnerResult;
+  let failure: FailureTask | undefined;
+  try {
+    failure = kind === "gate" || kind === "verify" ? readFailure() : undefined;
+  } catch (error) {
+    // The verdict still counts; only its record is missing, and the log says why.
+    process.stderr.write(
+      `no failure record can be written: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+  }
   if (kind === "gate") {
     const target = (raw as { target?: unknown } | null)?.target;
     if (typeof target === "string") await awaitRoute(target);
-    result = await gateTask(raw);
+    result = await gateTask(raw, webhookUrl ? { webhookUrl } : {}, failure);
   } else if (kind === "verify") {
     const url = (raw as { url?: unknown } | null)?.url;
     if (typeof url === "string") await awaitRoute(url);
-    result = await verifyTask(raw, { switchBack, ...(webhookUrl ? { webhookUrl } : {}) });
+    result = await verifyTask(raw, {
+      switchBack,
+      ...(webhookUrl ? { webhookUrl } : {}),
+      ...(failure ? { failure } : {}),
+    });
   } else if (kind === "notify") result = await notifyTask(raw, webhookUrl);
   else {
     fail(`unknown task ${JSON.stringify(kind)}: expected gate, verify or notify`);

@@ -6,20 +6,22 @@ import type {
   Color,
   GateStep,
   Platform,
+  ReleaseRef,
   RouterStep,
   StepOptions,
   SwitchStep,
   VerificationStep,
 } from "../../../components/platform";
-import type { GateTask, VerifyTask } from "../runner/main";
+import type { FailureTask, GateTask, VerifyTask } from "../runner/main";
 import { seconds, type KubernetesContext } from "../context";
 import { runnerJob } from "../jobs";
-import { annotations, colorLabel, colorSelector, objectNames, serviceLabels } from "../labels";
+import { annotations, colorLabel, colorSelector, kubeName, objectNames, serviceLabels } from "../labels";
 
 /**
- * The authority of the service's verification Job to switch traffic back: a ServiceAccount and a
- * Role that may only read and patch the active Service. The users' address is the active Service,
- * which the traffic switch declares.
+ * The authority of the service's gate and verification Jobs: a ServiceAccount and a Role that may
+ * only read and patch the active Service (the switch back) and create ConfigMaps (a failed release's
+ * record, which the Job writes itself). The users' address is the active Service, which the traffic
+ * switch declares.
  */
 export function router(
   context: KubernetesContext,
@@ -42,6 +44,7 @@ export function router(
           resourceNames: [names.activeService],
           verbs: ["get", "patch"],
         },
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
       ],
     },
     context.opts(opts),
@@ -56,6 +59,40 @@ export function router(
     context.opts(opts, [account, role]),
   );
   return { resource: binding, url: context.serviceUrl(names.activeService, args.service) };
+}
+
+/**
+ * What a runner Job needs to record the release's failure, as a ConfigMap the Job mounts (updated in
+ * place each run, so the Job's own spec, and whether it runs again, does not depend on it); none
+ * outside a service's release.
+ */
+function failureContext(
+  context: KubernetesContext,
+  name: string,
+  args: { service: string; release: ReleaseRef; task: "gate" | "verify" },
+  opts: StepOptions,
+): k8s.core.v1.ConfigMap | undefined {
+  const { service, release } = args;
+  if (release.failure === undefined) return undefined;
+  const failure: FailureTask = {
+    service,
+    release: { changeId: release.changeId, version: release.version },
+    record: { ...release.failure.record },
+    served: release.failure.served,
+    namespace: context.namespace,
+  };
+  return new k8s.core.v1.ConfigMap(
+    `${name}-failure`,
+    {
+      metadata: {
+        name: kubeName("shipgate-failure", service, args.task),
+        namespace: context.namespace,
+        labels: serviceLabels(service, "failure-context"),
+      },
+      data: { "failure.json": JSON.stringify(failure) },
+    },
+    context.opts(opts),
+  );
 }
 
 /** The preview Service on the candidate colour, then the runner's gate Job against it. */
@@ -89,12 +126,21 @@ export function gate(
     checks: [...args.checks],
     policy: args.policy,
   } satisfies Record<keyof GateTask, unknown>;
+  const failure = failureContext(context, name, { service, release, task: "gate" }, opts);
   const job = runnerJob(
     context,
     name,
-    { service, task: "gate", release, settings: task, deadlineSeconds: seconds(args.policy.timeoutMs) + 60 },
+    {
+      service,
+      task: "gate",
+      release,
+      settings: task,
+      deadlineSeconds: seconds(args.policy.timeoutMs) + 60,
+      serviceAccount: names.serviceAccount,
+      ...(failure ? { failureContext: failure } : {}),
+    },
     opts,
-    [preview],
+    [preview, ...(failure ? [failure] : [])],
   );
   return {
     resource: job,
@@ -170,6 +216,7 @@ export function verification(
       service,
     },
   } satisfies Record<keyof VerifyTask, unknown>;
+  const failure = failureContext(context, name, { service, release, task: "verify" }, opts);
   const job = runnerJob(
     context,
     name,
@@ -180,8 +227,10 @@ export function verification(
       settings: task,
       deadlineSeconds: seconds(args.spec.bakeTimeMs) + 120,
       serviceAccount: names.serviceAccount,
+      ...(failure ? { failureContext: failure } : {}),
     },
     opts,
+    failure ? [failure] : [],
   );
   return {
     resource: job,

@@ -4,9 +4,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { applyRetention, createBackup, listBackups, verifyBackup } from "../backup-ops";
+import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import type { LocalHandlers } from "../provider-factory";
 
-export interface BackupInputs {
+export interface BackupInputs extends FailingInputs {
   readonly service: string;
   readonly dataDir: string;
   readonly backupRoot: string;
@@ -43,7 +44,7 @@ export function retentionProtects(ids: readonly string[], current: string, keep:
   return [current, ...firsts.slice(0, keep)];
 }
 
-export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
+export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = withFailureRecord("backup", {
   async diff(_projectDir, _id, olds, news) {
     const replaces = (["service", "dataDir", "backupRoot", "backupId"] as const).filter(
       (k) => olds[k] !== news[k],
@@ -81,7 +82,7 @@ export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = {
     // Only the retention count changed; it applies at the next backup.
     return { outs: { ...olds, keep: news.keep } };
   },
-};
+});
 
 /**
  * Retention after a successful release: removes the oldest backups of a service beyond the newest

@@ -1,10 +1,11 @@
 // The pre-promotion gate: technical and business checks against the candidate colour's own address,
 // probed in this process and judged by the contract. A failure fails the resource, so the traffic
 // switch after it never runs and users stay on the live colour.
-import { runGate, type GatePolicy, type ResolvedHttpCheck } from "../../../contract";
+import { runGate, StepFailure, type GatePolicy, type ResolvedHttpCheck } from "../../../contract";
+import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import { changedKeys, type LocalHandlers } from "../provider-factory";
 
-export interface GateInputs {
+export interface GateInputs extends FailingInputs {
   readonly service: string;
   readonly releaseKey: string;
   readonly target: string;
@@ -24,15 +25,16 @@ export interface GateOutputs extends GateInputs {
 async function check(inputs: GateInputs): Promise<GateOutputs> {
   const report = await runGate({ baseUrl: inputs.target, checks: inputs.checks, policy: inputs.policy });
   if (report.verdict !== "passed") {
-    throw new Error(
+    throw new StepFailure(
       `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) failed: ${report.message} ` +
         `No traffic was switched: users stay on the live version. Fix the build and release again.`,
+      report.trigger ?? "gate-failure",
     );
   }
   return { ...inputs, verdict: "passed", rounds: report.totals.rounds, passedAt: new Date().toISOString() };
 }
 
-export const handlers: LocalHandlers<GateInputs, GateOutputs> = {
+export const handlers: LocalHandlers<GateInputs, GateOutputs> = withFailureRecord("gate", {
   async diff(_projectDir, _id, olds, news) {
     const changed = changedKeys(olds, news, [
       "service",
@@ -54,4 +56,4 @@ export const handlers: LocalHandlers<GateInputs, GateOutputs> = {
   async update(_projectDir, _id, _olds, news) {
     return { outs: await check(news) };
   },
-};
+});

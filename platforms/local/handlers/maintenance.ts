@@ -2,11 +2,12 @@
 // the recreate strategy, the running colour stops so its data can be migrated (a data restore stops
 // nothing). The traffic switch at the end of the release ends the window.
 import { join } from "node:path";
+import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import type { LocalHandlers } from "../provider-factory";
 import { stopByPidFile } from "../process-ops";
 import { drainRouter, setRouterMaintenance } from "../router/router-client";
 
-export interface MaintenanceInputs {
+export interface MaintenanceInputs extends FailingInputs {
   readonly service: string;
   readonly releaseKey: string;
   readonly adminPort: number;
@@ -39,23 +40,26 @@ async function begin(projectDir: string, inputs: MaintenanceInputs): Promise<Mai
   return { ...inputs, startedAt: new Date().toISOString(), drained: true };
 }
 
-export const handlers: LocalHandlers<MaintenanceInputs, MaintenanceOutputs> = {
-  async diff(_projectDir, _id, olds, news) {
-    const changes =
-      olds.service !== news.service ||
-      olds.releaseKey !== news.releaseKey ||
-      olds.message !== news.message ||
-      olds.adminPort !== news.adminPort;
-    return {
-      changes,
-      replaces: olds.service !== news.service ? ["service"] : [],
-      deleteBeforeReplace: false,
-    };
+export const handlers: LocalHandlers<MaintenanceInputs, MaintenanceOutputs> = withFailureRecord(
+  "maintenance",
+  {
+    async diff(_projectDir, _id, olds, news) {
+      const changes =
+        olds.service !== news.service ||
+        olds.releaseKey !== news.releaseKey ||
+        olds.message !== news.message ||
+        olds.adminPort !== news.adminPort;
+      return {
+        changes,
+        replaces: olds.service !== news.service ? ["service"] : [],
+        deleteBeforeReplace: false,
+      };
+    },
+    async create(projectDir, inputs) {
+      return { id: `${inputs.service}-maintenance`, outs: await begin(projectDir, inputs) };
+    },
+    async update(projectDir, _id, _olds, news) {
+      return { outs: await begin(projectDir, news) };
+    },
   },
-  async create(projectDir, inputs) {
-    return { id: `${inputs.service}-maintenance`, outs: await begin(projectDir, inputs) };
-  },
-  async update(projectDir, _id, _olds, news) {
-    return { outs: await begin(projectDir, news) };
-  },
-};
+);

@@ -6,11 +6,12 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { treeDigest } from "../artifact-ops";
+import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import type { LocalHandlers } from "../provider-factory";
 
 const run = promisify(execFile);
 
-export interface MigrationInputs {
+export interface MigrationInputs extends FailingInputs {
   readonly service: string;
   readonly artifactDir: string;
   readonly digest: string;
@@ -56,7 +57,7 @@ async function migrate(projectDir: string, inputs: MigrationInputs): Promise<Mig
   return { ...inputs, applied, migratedAt: new Date().toISOString() };
 }
 
-export const handlers: LocalHandlers<MigrationInputs, MigrationOutputs> = {
+export const handlers: LocalHandlers<MigrationInputs, MigrationOutputs> = withFailureRecord("migration", {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       olds.service !== news.service ||
@@ -76,4 +77,4 @@ export const handlers: LocalHandlers<MigrationInputs, MigrationOutputs> = {
   async update(projectDir, _id, _olds, news) {
     return { outs: await migrate(projectDir, news) };
   },
-};
+});

@@ -3,7 +3,7 @@
 // deleting the resource keeps the files.
 import { join, relative } from "node:path";
 import type { Color } from "../../../components/platform";
-import type { ProbeTrigger } from "../../../contract";
+import { type ProbeTrigger, succeededRecord } from "../../../contract";
 import type { LocalHandlers } from "../provider-factory";
 import { type DeploymentRecord, parseDeploymentRecord, writeRecord } from "../record-ops";
 import { pruneBackups } from "./backup";
@@ -82,59 +82,8 @@ export interface RecordOutputs extends RecordInputs {
 
 function succeeded(inputs: RecordInputs): DeploymentRecord {
   const { results = {}, colors = {}, ...draft } = inputs.record;
-  const entries = Object.entries(results);
-  const first = entries[0];
-  const firstColors = first ? colors[first[0]] : undefined;
-  const timeline = entries
-    .flatMap(([service, r]) => [
-      ...(r.backup ? [{ stage: `${service}: backup verified`, at: r.backup.at }] : []),
-      { stage: `${service}: pre-promotion gate passed`, at: r.gate.at },
-      { stage: `${service}: traffic switched`, at: r.switchedAt },
-      { stage: `${service}: post-promotion verification passed`, at: r.verification.at },
-    ])
-    .sort((a, b) => a.at.localeCompare(b.at));
   // The record's date is when it is written: the release's last step; the timeline has the rest.
-  const date = new Date().toISOString();
-  return completeRecord(draft, {
-    outcome: "succeeded",
-    rollback: null,
-    activeColor: firstColors?.active ?? null,
-    previousColor: firstColors?.previous ?? null,
-    backup: first?.[1].backup ? { id: first[1].backup.id, digest: first[1].backup.digest } : null,
-    gates: entries.flatMap(([service, r]) => [
-      {
-        name: `${service} pre-promotion gate`,
-        stage: "pre-promotion" as const,
-        service,
-        verdict: "passed" as const,
-        trigger: null,
-        summary: `passed after ${r.gate.rounds} rounds`,
-      },
-      {
-        name: `${service} post-promotion verification`,
-        stage: "post-promotion" as const,
-        service,
-        verdict: "passed" as const,
-        trigger: null,
-        summary: `passed: error rate ${(r.verification.errorRate * 100).toFixed(2)}%`,
-      },
-    ]),
-    performance: entries.flatMap(([service, r]) =>
-      r.verification.p95LatencyMs === null
-        ? []
-        : [
-            {
-              metric: `${service} p95 latency after the switch`,
-              value: r.verification.p95LatencyMs,
-              unit: "ms",
-            },
-          ],
-    ),
-    system: `All ${entries.length} service(s) up and verified after the switch.`,
-    issuesFound: 0,
-    timeline,
-    date,
-  });
+  return succeededRecord(draft, { results, colors, date: new Date().toISOString() });
 }
 
 async function write(projectDir: string, inputs: RecordInputs): Promise<RecordOutputs> {

@@ -1,18 +1,18 @@
 // Rollback with data restore: puts a release's backup back in place of the service's data. The
-// data that was there moves aside (nothing is lost); the restored copy is checked by digest.
+// data that was there moves aside (nothing is lost); the restored copy is checked by digest. A restore
+// that fails (a backup corrupted on disk is refused by its digest) records the failure, and the
+// maintenance window it runs in is lifted (failure-ops.ts): users stay on the live version.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { restoreBackup } from "../backup-ops";
+import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import type { LocalHandlers } from "../provider-factory";
-import { setRouterMaintenance } from "../router/router-client";
 
-export interface RestoreInputs {
+export interface RestoreInputs extends FailingInputs {
   readonly service: string;
   readonly dataDir: string;
   readonly backupRoot: string;
   readonly backupId: string;
-  /** The router's admin port: a failed restore lifts the maintenance window it runs in. */
-  readonly adminPort: number;
 }
 
 export interface RestoreOutputs extends RestoreInputs {
@@ -38,17 +38,15 @@ async function restore(projectDir: string, inputs: RestoreInputs): Promise<Resto
       restoredAt: new Date().toISOString(),
     };
   } catch (error) {
-    // Nothing was swapped (restoreBackup checks before it moves anything): give users the live
-    // version back rather than leaving them at the maintenance response.
-    await setRouterMaintenance({ adminPort: inputs.adminPort }, { enabled: false }).catch(() => undefined);
+    // Nothing was swapped: restoreBackup checks the backup before it moves anything.
     throw new Error(
-      `restoring backup ${inputs.backupId} of ${inputs.service} failed; the live version serves again: ` +
+      `restoring backup ${inputs.backupId} of ${inputs.service} failed, and the data was left as it was: ` +
         `${error instanceof Error ? error.message : String(error)}`,
     );
   }
 }
 
-export const handlers: LocalHandlers<RestoreInputs, RestoreOutputs> = {
+export const handlers: LocalHandlers<RestoreInputs, RestoreOutputs> = withFailureRecord("restore", {
   // Checked at preview too, before the maintenance window starts: the backup must exist.
   async check(projectDir, _olds, news) {
     const failures: { property: string; reason: string }[] = [];
@@ -76,4 +74,4 @@ export const handlers: LocalHandlers<RestoreInputs, RestoreOutputs> = {
   async create(projectDir, inputs) {
     return { id: `${inputs.service}-${inputs.backupId}`, outs: await restore(projectDir, inputs) };
   },
-};
+});

@@ -9,6 +9,7 @@ import { copyArtifact, digestOfFiles, listTreeFiles } from "../artifact-ops";
 import { readRouterState, writeRouterState } from "../router/state";
 import { RouterAdminError, setRouterFallback } from "../router/router-client";
 import { slotPaths } from "../layout";
+import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import type { LocalHandlers } from "../provider-factory";
 import {
   diedSince,
@@ -21,7 +22,7 @@ import {
   writeJsonAtomic,
 } from "../process-ops";
 
-export interface SlotInputs {
+export interface SlotInputs extends FailingInputs {
   readonly service: string;
   readonly color: Color;
   /** The colour's folder, relative to the project. */
@@ -181,7 +182,7 @@ function sameDeployment(olds: SlotInputs, news: SlotInputs): boolean {
   );
 }
 
-export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = {
+export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = withFailureRecord("start", {
   async diff(projectDir, _id, olds, news) {
     const replaces = (["service", "color", "dir"] as const).filter((key) => olds[key] !== news[key]);
     const changes =
@@ -213,4 +214,4 @@ export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = {
       await rmdir(folder).catch(() => undefined);
     }
   },
-};
+});

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Color } from "../../../components/platform";
 import { writeJsonAtomic } from "../process-ops";
+import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import type { LocalHandlers } from "../provider-factory";
 import {
   getRouterStatus,
@@ -14,7 +15,7 @@ import {
   switchRouter,
 } from "../router/router-client";
 
-export interface SwitchInputs {
+export interface SwitchInputs extends FailingInputs {
   readonly service: string;
   readonly releaseKey: string;
   readonly adminPort: number;
@@ -54,7 +55,7 @@ async function route(projectDir: string, inputs: SwitchInputs): Promise<SwitchOu
   return { ...inputs, active: result.active, previous: result.previous, switchedAt };
 }
 
-export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = {
+export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = withFailureRecord("switch", {
   async diff(_projectDir, _id, olds, news) {
     const changes =
       olds.service !== news.service ||
@@ -87,4 +88,4 @@ export const handlers: LocalHandlers<SwitchInputs, SwitchOutputs> = {
     // A switch created by an earlier version of shipgate has no switch file to remove.
     if (props.switchFile) await rm(join(projectDir, props.switchFile), { force: true });
   },
-};
+});

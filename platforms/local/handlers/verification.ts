@@ -1,23 +1,21 @@
 // Post-promotion verification: probes the users' address for a bake time. When the error budget or
 // the latency bound is broken, traffic goes back to the previous colour at once, without anyone
 // acting; then the record is written and the update fails, naming the rollback trigger.
-import { join, relative } from "node:path";
 import type { Color } from "../../../components/platform";
 import {
+  RecordedFailure,
   runVerification,
   type ResolvedHttpCheck,
   type VerificationPolicy,
   type VerificationReport,
 } from "../../../contract";
-import { notify } from "../notify-ops";
+import { type FailingInputs, writeFailure } from "../failure-ops";
 import { changedKeys, type LocalHandlers } from "../provider-factory";
 import { getRouterStatus, switchRouter } from "../router/router-client";
-import { writeRecord } from "../record-ops";
-import { completeRecord } from "./record";
 import { webhookFor } from "./notification";
 import { noteSwitch } from "./switch";
 
-export interface VerificationInputs {
+export interface VerificationInputs extends FailingInputs {
   readonly service: string;
   readonly releaseKey: string;
   readonly url: string;
@@ -57,6 +55,7 @@ async function rollBack(
   const at = new Date().toISOString();
   const reason = report.message;
   const trigger = report.trigger ?? "system-failure";
+  const release = releaseOfKey(inputs.releaseKey);
   let where: string;
   let active: Color | null = inputs.promoted;
   if (inputs.rollbackTo) {
@@ -68,24 +67,30 @@ async function rollBack(
     where = `There is no previous version to return to (first release); ${inputs.promoted} keeps serving.`;
   }
   const { backup = null, ...draft } = inputs.record as { backup?: { id: string; digest: string } | null };
-  const stored = await writeRecord({
-    dir: join(projectDir, inputs.recordsDir),
-    record: completeRecord(draft, {
-      outcome: inputs.rollbackTo ? "rolled-back" : "failed-gate",
-      rollback: inputs.rollbackTo ? { trigger, reason, at } : null,
-      activeColor: active,
+  const served = inputs.failure?.served ?? null;
+  const written = await writeFailure(projectDir, {
+    recordsDir: inputs.recordsDir,
+    notificationsLog: inputs.notificationsLog,
+    webhookUrl: webhookFor(inputs) ?? null,
+    release,
+    record: draft,
+    facts: {
+      outcome: inputs.rollbackTo ? "rolled-back" : "failed",
+      service: inputs.service,
+      stage: "verification",
+      trigger,
+      error: `post-promotion verification failed (${trigger}): ${reason} ${where}`,
+      served:
+        active === null
+          ? null
+          : active !== inputs.rollbackTo
+            ? { version: release.version, color: active }
+            : (served ?? { version: "the previous version", color: active }),
       previousColor: inputs.rollbackTo ? inputs.promoted : null,
       backup,
-      gates: [
-        {
-          name: `${inputs.service} post-promotion verification`,
-          stage: "post-promotion",
-          service: inputs.service,
-          verdict: "failed",
-          trigger,
-          summary: reason,
-        },
-      ],
+      startedAt: report.startedAt,
+      at,
+      ...(inputs.rollbackTo ? { rollback: { trigger, reason } } : {}),
       performance:
         report.totals.p95LatencyMs === null
           ? []
@@ -96,31 +101,11 @@ async function rollBack(
                 unit: "ms",
               },
             ],
-      system: `${inputs.service} failed post-promotion verification (${trigger}). ${where}`,
-      issuesFound: 1,
-      timeline: [
-        { stage: `${inputs.service}: post-promotion verification started`, at: report.startedAt },
-        { stage: `${inputs.service}: rolled back (${trigger})`, at },
-      ],
-      date: report.startedAt,
-    }),
-  });
-  const webhookUrl = webhookFor(inputs);
-  await notify({
-    channel: { logFile: join(projectDir, inputs.notificationsLog), ...(webhookUrl ? { webhookUrl } : {}) },
-    event: {
-      stage: "rolled-back",
-      release: releaseOfKey(inputs.releaseKey),
-      service: inputs.service,
-      message: `${inputs.service}: post-promotion verification failed (${trigger}). ${where}`,
-      severity: "critical",
-      audience: ["team", "support", "management"],
-      at,
     },
   });
-  throw new Error(
+  throw new RecordedFailure(
     `post-promotion verification of ${inputs.service} (${inputs.releaseKey}) failed; rollback trigger: ${trigger}. ` +
-      `${reason} ${where} Record: ${relative(projectDir, stored.markdownPath)}`,
+      `${reason} ${where} ${written}`,
   );
 }
 

@@ -55,7 +55,7 @@ describe("BlueGreenService", () => {
       "fake:step:slot web-blue <- web after [web-router]",
     ]);
     expect(inputsOf("web-router")).toEqual({ service: "web" });
-    expect(inputsOf("web-blue")).toEqual({ service: "web", color: "blue", spec: v1 });
+    expect(inputsOf("web-blue")).toEqual({ service: "web", color: "blue", spec: v1, release });
     expect(await valueOf(service.url)).toBe(fakeUrl("web-router"));
     expect(await valueOf(service.candidateUrl)).toBe(fakeUrl("web-blue"));
   });
@@ -73,14 +73,15 @@ describe("BlueGreenService", () => {
       "fake:step:migration web-migrate <- web after [web-router]",
       "fake:step:slot web-green <- web after [web-migrate, web-router]",
     ]);
-    expect(inputsOf("web-blue")).toEqual({ service: "web", color: "blue", spec: v1 });
+    expect(inputsOf("web-blue")).toEqual({ service: "web", color: "blue", spec: v1, release });
     expect(inputsOf("web-migrate")).toEqual({
       service: "web",
       artifact: v2.artifact,
       migrations: ["0002_add_created_at"],
       backupId: "CHG-101-2.0.0",
+      release,
     });
-    expect(inputsOf("web-green")).toEqual({ service: "web", color: "green", spec: v2 });
+    expect(inputsOf("web-green")).toEqual({ service: "web", color: "green", spec: v2, release });
     expect(await valueOf(service.candidateUrl)).toBe(fakeUrl("web-green"));
   });
 

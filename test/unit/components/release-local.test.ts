@@ -96,6 +96,27 @@ function inputsOf(name: string): Record<string, unknown> {
   expect(typeof __provider).toBe("string");
   return inputs;
 }
+/** What every step of the service carries to record its own failure (platforms/local/failure-ops.ts). */
+function failureInputs(
+  release: { changeId: string; version: string; key: string },
+  candidate: "blue" | "green",
+  served: { version: string; color: "blue" | "green" } | null,
+): Record<string, unknown> {
+  return {
+    failure: {
+      service: "sample-app",
+      release,
+      record: inputsOf("sample-app-verify-bake")["record"],
+      served,
+      candidate,
+      restarts: true,
+      recordsDir: `${workDir}/records`,
+      notificationsLog: `${workDir}/notifications.log`,
+      adminPort: 31003,
+    },
+    webhookUrl: null,
+  };
+}
 const localSteps = () =>
   shapeOf(mocks.registrations.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/shipgate/local:")));
 
@@ -117,6 +138,11 @@ describe("a release on the local platform", () => {
       `${local("Record")} release-record-write <- release-record after [sample-app-backup-data, sample-app-gate-checks, sample-app-switch-route, sample-app-verify-bake]`,
       `${local("Notification")} release-complete-send <- release-complete after [release-record-write]`,
     ]);
+    const failure = failureInputs(
+      { changeId: "CHG-100", version: "1.0.0", key: "CHG-100@1.0.0" },
+      "blue",
+      null,
+    );
     expect(inputsOf("sample-app-router")).toEqual({
       service: "sample-app",
       dir: `${service}/router`,
@@ -132,6 +158,7 @@ describe("a release on the local platform", () => {
       command: ["node", "server.mjs"],
       spec: sampleBuild(v1),
       artifactDir: ".shipgate/artifacts/sample-app/1.0.0",
+      ...failure,
     });
     expect(inputsOf("sample-app-backup-data")).toEqual({
       service: "sample-app",
@@ -139,6 +166,7 @@ describe("a release on the local platform", () => {
       backupRoot: `${workDir}/backups/sample-app`,
       backupId: "CHG-100-1.0.0",
       keep: 5,
+      ...failure,
     });
     expect(inputsOf("sample-app-gate-checks")).toMatchObject({
       service: "sample-app",
@@ -146,6 +174,7 @@ describe("a release on the local platform", () => {
       target: "http://127.0.0.1:31001",
       digest: sampleBuild(v1).artifact.digest,
       notificationsLog: `${workDir}/notifications.log`,
+      ...failure,
     });
     expect(inputsOf("sample-app-switch-route")).toEqual({
       service: "sample-app",
@@ -155,6 +184,7 @@ describe("a release on the local platform", () => {
       target: "http://127.0.0.1:31001",
       warmWindowMinutes: 60,
       switchFile: `${service}/switch.json`,
+      ...failure,
     });
     expect(inputsOf("sample-app-verify-bake")).toMatchObject({
       url: "http://127.0.0.1:31000",
@@ -162,7 +192,7 @@ describe("a release on the local platform", () => {
       promoted: "blue",
       rollbackTo: null,
       recordsDir: `${workDir}/records`,
-      webhookUrl: null,
+      ...failure,
     });
     expect(inputsOf("release-record-write")).toMatchObject({
       releaseKey: "CHG-100@1.0.0",
@@ -201,6 +231,10 @@ describe("a release on the local platform", () => {
       migrations: ["0002_add_created_at"],
       dataDir: `${workDir}/data/sample-app`,
       backupId: "CHG-101-2.0.0",
+      ...failureInputs({ changeId: "CHG-101", version: "2.0.0", key: "CHG-101@2.0.0" }, "green", {
+        version: "1.0.0",
+        color: "blue",
+      }),
     });
     expect(inputsOf("sample-app-gate-checks")["target"]).toBe("http://127.0.0.1:31002");
     expect(inputsOf("sample-app-verify-bake")).toMatchObject({ promoted: "green", rollbackTo: "blue" });
@@ -218,6 +252,10 @@ describe("a release on the local platform", () => {
       adminPort: 31003,
       message: "The sample app is being upgraded and is back in a minute.",
       stopPidFile: `${service}/green/app.pid.json`,
+      ...failureInputs({ changeId: "CHG-104", version: "4.0.0", key: "CHG-104@4.0.0" }, "green", {
+        version: "2.0.0",
+        color: "green",
+      }),
     });
     expect(registered(mocks.registrations, "sample-app-migrate").dependsOn).toContain(
       "sample-app-maintenance",

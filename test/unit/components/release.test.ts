@@ -60,6 +60,28 @@ async function release(
 }
 
 const inputsOf = (name: string) => registered(mocks.registrations, name).inputs;
+
+/**
+ * The release as one service's steps get it: with what a failing step records (the same record draft
+ * as the verification's, what served users when the release was planned, the candidate colour).
+ */
+function stepRef(
+  ref: { changeId: string; version: string; key: string },
+  candidate: "blue" | "green",
+  served: { version: string; color: "blue" | "green" } | null,
+  restarts = true,
+): Record<string, unknown> {
+  return {
+    ...ref,
+    failure: {
+      service: "sample-app",
+      record: inputsOf("sample-app-verify-bake")["record"],
+      served,
+      candidate,
+      restarts,
+    },
+  };
+}
 const nothingRuns: ObservedService = { active: null, slots: {} };
 const head = [
   "shipgate:release:Release release <- (root) after []",
@@ -122,9 +144,15 @@ describe("the first release (nothing runs yet)", () => {
     const { release: component } = await release(v1, nothingRuns);
     const build = sampleBuild(v1);
     const ref = { changeId: "CHG-100", version: "1.0.0", key: "CHG-100@1.0.0" };
-    expect(inputsOf("sample-app-backup-data")).toEqual({ service: "sample-app", release: ref });
+    const step = stepRef(ref, "blue", null);
+    expect(inputsOf("sample-app-backup-data")).toEqual({ service: "sample-app", release: step });
     expect(inputsOf("sample-app-router")).toEqual({ service: "sample-app" });
-    expect(inputsOf("sample-app-blue")).toEqual({ service: "sample-app", color: "blue", spec: build });
+    expect(inputsOf("sample-app-blue")).toEqual({
+      service: "sample-app",
+      color: "blue",
+      spec: build,
+      release: step,
+    });
     const checks = [
       {
         name: "health",
@@ -143,7 +171,7 @@ describe("the first release (nothing runs yet)", () => {
     ];
     expect(inputsOf("sample-app-gate-checks")).toEqual({
       service: "sample-app",
-      release: ref,
+      release: step,
       color: "blue",
       target: fakeUrl("sample-app-blue"),
       artifact: build.artifact,
@@ -158,7 +186,7 @@ describe("the first release (nothing runs yet)", () => {
     });
     expect(inputsOf("sample-app-switch-route")).toEqual({
       service: "sample-app",
-      release: ref,
+      release: step,
       color: "blue",
       target: fakeUrl("sample-app-blue"),
       warmWindowMinutes: 60,
@@ -166,7 +194,7 @@ describe("the first release (nothing runs yet)", () => {
     const verification = inputsOf("sample-app-verify-bake");
     expect({ ...verification, record: undefined }).toEqual({
       service: "sample-app",
-      release: ref,
+      release: step,
       url: fakeUrl("sample-app-router"),
       checks,
       spec: {
@@ -247,21 +275,28 @@ describe("the second release (v1 live on blue)", () => {
       ...tail("green", "sample-app-blue, sample-app-green, sample-app-migrate, sample-app-router"),
     ]);
     expect(platform.observed).toEqual(["sample-app"]);
+    const step = stepRef({ changeId: "CHG-101", version: "2.0.0", key: "CHG-101@2.0.0" }, "green", {
+      version: "1.0.0",
+      color: "blue",
+    });
     expect(inputsOf("sample-app-blue")).toEqual({
       service: "sample-app",
       color: "blue",
       spec: sampleBuild(v1),
+      release: step,
     });
     expect(inputsOf("sample-app-green")).toEqual({
       service: "sample-app",
       color: "green",
       spec: sampleBuild(v2),
+      release: step,
     });
     expect(inputsOf("sample-app-migrate")).toEqual({
       service: "sample-app",
       artifact: sampleBuild(v2).artifact,
       migrations: ["0002_add_created_at"],
       backupId: fakeBackupId("sample-app-backup-data"),
+      release: step,
     });
     expect(inputsOf("sample-app-gate-checks")["target"]).toBe(fakeUrl("sample-app-green"));
     expect(inputsOf("sample-app-switch-route")).toMatchObject({
@@ -340,7 +375,10 @@ describe("the recreate strategy (v2 live on green, v4 migrates incompatibly)", (
     expect(inputsOf("sample-app-maintenance")).toEqual({
       service: "sample-app",
       stop: "green",
-      release: { changeId: "CHG-104", version: "4.0.0", key: "CHG-104@4.0.0" },
+      release: stepRef({ changeId: "CHG-104", version: "4.0.0", key: "CHG-104@4.0.0" }, "green", {
+        version: "2.0.0",
+        color: "green",
+      }),
       message: "The sample app is being upgraded and is back in a minute.",
     });
     expect(inputsOf("sample-app-migrate")["migrations"]).toEqual([
@@ -375,14 +413,20 @@ describe("rollback with data restore", () => {
       `fake:step:router sample-app-router <- sample-app after [${deps}]`,
     ]);
     const ref = { changeId: "CHG-100", version: "1.0.0", key: "CHG-100@1.0.0+restore:CHG-101-2.0.0" };
-    expect(inputsOf("sample-app-restore")).toEqual({ service: "sample-app", backupId: "CHG-101-2.0.0" });
+    // Blue is warm with 1.0.0: the restore's release starts nothing anew.
+    const step = stepRef(ref, "blue", { version: "2.0.0", color: "green" }, false);
+    expect(inputsOf("sample-app-restore")).toEqual({
+      service: "sample-app",
+      backupId: "CHG-101-2.0.0",
+      release: step,
+    });
     expect(inputsOf("sample-app-restore-window")).toEqual({
       service: "sample-app",
       stop: null,
-      release: ref,
+      release: step,
       message: "sample-app is being restored to 1.0.0. Please retry shortly.",
     });
-    expect(inputsOf("sample-app-switch-route")["release"]).toEqual(ref);
+    expect(inputsOf("sample-app-switch-route")["release"]).toEqual(step);
   });
 });
 

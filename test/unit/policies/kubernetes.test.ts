@@ -189,6 +189,8 @@ describe("the quality gates on the kubernetes platform (staging stack, real prog
       "sample-app-backup-data kubernetes:snapshot.storage.k8s.io/v1:VolumeSnapshot: backup sample-app",
       "sample-app-blue kubernetes:apps/v1:Deployment: slot sample-app",
       "sample-app-gate-checks kubernetes:batch/v1:Job: gate sample-app",
+      // What a failed gate or verification Job records: not a gate itself.
+      "sample-app-gate-checks-failure kubernetes:core/v1:ConfigMap: - sample-app",
       "sample-app-gate-checks-preview kubernetes:core/v1:Service: - sample-app",
       "sample-app-green kubernetes:apps/v1:Deployment: slot sample-app",
       "sample-app-migrate kubernetes:batch/v1:Job: migration sample-app",
@@ -197,6 +199,7 @@ describe("the quality gates on the kubernetes platform (staging stack, real prog
       "sample-app-router-role kubernetes:rbac.authorization.k8s.io/v1:Role: - sample-app",
       "sample-app-switch-route kubernetes:core/v1:Service: switch sample-app",
       "sample-app-verify-bake kubernetes:batch/v1:Job: verification sample-app",
+      "sample-app-verify-bake-failure kubernetes:core/v1:ConfigMap: - sample-app",
       "shipgate-runner kubernetes:core/v1:ConfigMap: - -",
     ]);
   });

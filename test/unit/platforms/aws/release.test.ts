@@ -370,6 +370,18 @@ describe("the aws platform's releases", { timeout: 60_000 }, () => {
       ...forward.byName("sample-app-switch-route").inputs,
       releaseKey: "CHG-300@1.0.0",
       color: "blue",
+      // What the switch records if it fails: this release, and green 1.1.0 still serving users.
+      failure: {
+        ...(forward.byName("sample-app-switch-route").inputs["failure"] as Record<string, unknown>),
+        release: { changeId: "CHG-300", version: "1.0.0", key: "CHG-300@1.0.0" },
+        record: back.byName("sample-app-verify-bake").inputs["record"],
+        served: { version: "1.1.0", color: "green" },
+      },
+    });
+    expect(forward.byName("sample-app-switch-route").inputs["failure"]).toMatchObject({
+      service: "sample-app",
+      served: { version: "1.0.0", color: "blue" },
+      recordsPrefix: "records/",
     });
     expect(back.byName("sample-app-gate-checks").inputs).toMatchObject({ candidate: "blue" });
     expect(back.byName("sample-app-verify-bake").inputs).toMatchObject({

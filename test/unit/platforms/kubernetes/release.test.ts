@@ -210,8 +210,10 @@ function releaseObjects(colors: Color[]): string[] {
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding sample-app-router-binding",
     ...colors.map((c) => `kubernetes:apps/v1:Deployment sample-app-${c}`),
     "kubernetes:core/v1:Service sample-app-gate-checks-preview",
+    "kubernetes:core/v1:ConfigMap sample-app-gate-checks-failure",
     "kubernetes:batch/v1:Job sample-app-gate-checks",
     "kubernetes:core/v1:Service sample-app-switch-route",
+    "kubernetes:core/v1:ConfigMap sample-app-verify-bake-failure",
     "kubernetes:batch/v1:Job sample-app-verify-bake",
     "kubernetes:core/v1:ConfigMap release-record-write",
     "kubernetes:core/v1:ConfigMap release-complete-send",
@@ -321,11 +323,60 @@ describe("the kubernetes platform's releases", () => {
         },
       },
     });
+    // A failed gate Job records the failure itself, as the service's account, from a ConfigMap it
+    // mounts: the record's draft, what served users (nothing, on a first release), where records go.
+    const failureOf = (step: string) =>
+      JSON.parse(
+        (mocks.byName(`${step}-failure`).inputs as { data: Record<string, string> }).data["failure.json"] ??
+          "",
+      ) as Record<string, unknown>;
+    expect(failureOf("sample-app-gate-checks")).toEqual({
+      service: "sample-app",
+      release: { changeId: "CHG-200", version: "1.0.0" },
+      record: expect.objectContaining({ release: expect.objectContaining({ version: "1.0.0" }) }),
+      served: null,
+      namespace: "shipgate-staging",
+    });
+    expect(failureOf("sample-app-verify-bake")).toEqual(failureOf("sample-app-gate-checks"));
+    expect(mocks.byName("sample-app-gate-checks-failure").inputs).toMatchObject({
+      metadata: { name: "shipgate-failure-sample-app-gate", namespace: "shipgate-staging" },
+    });
+    expect(gate.inputs).toMatchObject({
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                volumeMounts: [
+                  { name: "runner", mountPath: "/shipgate", readOnly: true },
+                  { name: "failure", mountPath: "/shipgate-failure", readOnly: true },
+                ],
+              },
+            ],
+            volumes: [
+              { name: "runner" },
+              { name: "failure", configMap: { name: "shipgate-failure-sample-app-gate" } },
+            ],
+          },
+        },
+      },
+    });
+    expect(gate.dependsOn).toContain("sample-app-gate-checks-failure");
+    expect(gate.inputs).toMatchObject({
+      spec: { template: { spec: { serviceAccountName: "sample-app-shipgate" } } },
+    });
+    expect(mocks.byName("sample-app-router-role").inputs).toMatchObject({
+      rules: [
+        { apiGroups: [""], resources: ["services"], resourceNames: ["sample-app"], verbs: ["get", "patch"] },
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
+      ],
+    });
     expect(gate.dependsOn).toContain("sample-app-gate-checks-preview");
     // The switch waits for the gate component, which the SDK expands to the gate's Job and Service.
     expect(mocks.byName("sample-app-switch-route").dependsOn).toEqual([
       "namespace",
       "sample-app-gate-checks",
+      "sample-app-gate-checks-failure",
       "sample-app-gate-checks-preview",
     ]);
 

@@ -8,9 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VerificationReport } from "../../../../contract";
+import { parseDeploymentRecord } from "../../../../contract";
 import {
   awaitRoute,
+  type FailureTask,
+  gateTask,
   main,
+  readFailure,
   notifyTask,
   switchBack,
   verifyTask,
@@ -129,6 +133,148 @@ describe("the runner's verification task", () => {
     expect(body.metadata.annotations["shipgate.dev/rollback-trigger"]).toBe(
       "errors: Post-promotion verification failed.",
     );
+  });
+});
+
+/** What the program gives a Job to record a failure: the release's draft as the sample's v2 has it. */
+const failure: FailureTask = {
+  service: "web",
+  release: { changeId: "CHG-7", version: "2.1.0" },
+  record: {
+    issue: { changeId: "CHG-7", changeRequest: "CR-7", incident: null },
+    release: { version: "2.1.0", title: null, digest: `sha256:${"a".repeat(64)}`, stack: "staging" },
+    deploymentType: "standard-partial",
+    strategy: "blue-green",
+    changes: { code: [], database: [], config: [], services: [] },
+    tests: { scope: "targeted", passed: 1, failed: 0, skipped: 0, total: 1, report: "r", reviewedBy: "sam" },
+    signOff: [],
+  },
+  served: { version: "2.0.0", color: "blue" },
+  namespace: "shop",
+};
+
+describe("a failed gate or verification Job records the failure itself", () => {
+  let dir: string;
+  let tokenFile: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "shipgate-token-"));
+    tokenFile = join(dir, "token");
+    writeFileSync(tokenFile, "secret-token\n");
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const gate = () => ({
+    release: "CHG-7@2.1.0",
+    target: `${base}/app`,
+    checks: [{ name: "health", kind: "technical", path: "/health" }],
+    policy: { consecutiveSuccesses: 1, failureThreshold: 1, intervalMs: 10, timeoutMs: 2000 },
+  });
+  /** The record ConfigMap the runner created through the API server, parsed. */
+  const createdRecord = () => {
+    const created = received.filter(
+      (r) => r.method === "POST" && r.url === "/api/v1/namespaces/shop/configmaps",
+    );
+    expect(created).toHaveLength(1);
+    expect(created[0]?.headers["authorization"]).toBe("Bearer secret-token");
+    const body = JSON.parse(created[0]?.body ?? "{}") as {
+      metadata: { name: string; labels: Record<string, string> };
+      data: Record<string, string>;
+    };
+    const parsed = parseDeploymentRecord(JSON.parse(body.data["record.json"] ?? "{}"));
+    if (!parsed.ok) throw new Error(parsed.issues.join("; "));
+    return { body, record: parsed.value };
+  };
+
+  it("reads the failure context the program mounts, and names a broken one", () => {
+    const file = join(dir, "failure.json");
+    writeFileSync(file, JSON.stringify(failure));
+    expect(readFailure(file)).toEqual(failure);
+    writeFileSync(file, JSON.stringify({ ...failure, served: "blue" }));
+    expect(() => readFailure(file)).toThrow(`the failure context (${file}) is not valid: served:`);
+  });
+
+  it("a failed gate writes the failure record as a ConfigMap and tells the team, then fails", async () => {
+    received.length = 0;
+    const result = await gateTask(
+      gate(),
+      { api: fetch, apiServer: base, tokenFile, webhookUrl: `${base}/hook` },
+      failure,
+    );
+    expect(result.verdict).toBe("failed");
+    const { body, record } = createdRecord();
+    expect(body.metadata.name).toMatch(/^shipgate-record-chg-7-2\.1\.0-\d{8}t\d{9}z$/);
+    expect(body.metadata.labels).toEqual({
+      "app.kubernetes.io/managed-by": "shipgate",
+      "shipgate.dev/kind": "deployment-record",
+      "shipgate.dev/outcome": "failed",
+    });
+    expect(body.data["record.md"]).toContain("## Failure");
+    expect(record.outcome).toBe("failed");
+    expect(record.failure).toMatchObject({
+      service: "web",
+      stage: "gate",
+      trigger: "errors",
+      served: { version: "2.0.0", color: "blue" },
+    });
+    expect(result.message).toMatch(/ Record: configmap\/shop\/shipgate-record-chg-7-2\.1\.0-\S+\.$/);
+    const hook = received
+      .filter((r) => r.url === "/hook")
+      .map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    expect(hook).toEqual([
+      expect.objectContaining({
+        stage: "failed",
+        audience: ["team", "support"],
+        message: expect.stringMatching(
+          /^web 2\.1\.0 failed at the gate step \(errors\); users are served 2\.0\.0 on blue\./,
+        ),
+      }),
+    ]);
+  });
+
+  it("a gate without a failure context (a Job of an earlier program) writes nothing", async () => {
+    expect(readFailure(join(dir, "none.json"))).toBeUndefined();
+    received.length = 0;
+    const result = await gateTask(gate(), { api: fetch, apiServer: base, tokenFile });
+    expect(result.verdict).toBe("failed");
+    expect(received.filter((r) => r.method === "POST")).toEqual([]);
+  });
+
+  it("an API server that refuses the record hides nothing: the verdict and the notice stand", async () => {
+    received.length = 0;
+    const result = await gateTask(
+      gate(),
+      { api: fetch, apiServer: `${base}/app`, tokenFile, webhookUrl: `${base}/hook` },
+      failure,
+    );
+    expect(result.verdict).toBe("failed");
+    expect(result.message).toMatch(
+      /The failure record could not be written \(HTTP 500 .*\); write it by hand\.$/,
+    );
+    expect(received.filter((r) => r.url === "/hook")).toHaveLength(1);
+  });
+
+  it("a failed verification records the switch back (rolled-back), and sends one notice", async () => {
+    received.length = 0;
+    const result = await verifyTask(verify("blue"), {
+      switchBack: async () => undefined,
+      api: fetch,
+      apiServer: base,
+      tokenFile,
+      webhookUrl: `${base}/hook`,
+      failure,
+    });
+    expect(result.verdict).toBe("failed");
+    const { record } = createdRecord();
+    expect(record.outcome).toBe("rolled-back");
+    expect(record.rollback?.trigger).toBe("errors");
+    expect(record.failure).toMatchObject({
+      stage: "verification",
+      served: { version: "2.0.0", color: "blue" },
+    });
+    const hook = received
+      .filter((r) => r.url === "/hook")
+      .map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    expect(hook.map((event) => event["stage"])).toEqual(["rolled-back"]);
   });
 });
 

@@ -22,6 +22,7 @@ const record: DeploymentRecord = {
   deploymentType: "hot-fix",
   strategy: "blue-green",
   outcome: "rolled-back",
+  failure: null,
   rollback: {
     trigger: "performance",
     reason: "p95 latency 480 ms exceeds 300 ms",
@@ -206,7 +207,7 @@ describe("parseDeploymentRecord", () => {
     ).toEqual({
       ok: false,
       issues: [
-        "outcome: expected one of succeeded, failed-gate, rolled-back, rolled-back-manually",
+        "outcome: expected one of succeeded, failed, rolled-back",
         "rollback.trigger: expected one of system-failure, data-corruption, integration-break, " +
           "security-breach, errors, performance, business-impact",
         'activeColor: expected "blue" or "green"',
@@ -250,7 +251,7 @@ describe("writeRecord and readRecords", () => {
     };
     await writeRecord({ dir, record: later });
     await writeRecord({ dir, record });
-    const again = await writeRecord({ dir, record: { ...record, outcome: "rolled-back-manually" } });
+    const again = await writeRecord({ dir, record: { ...record, outcome: "failed", rollback: null } });
     expect(again.jsonPath).toBe(join(dir, "CHG-2041-2.0.1-20250701T200000000Z-2.json"));
     // latest.json still holds the later release, though an older one was written after it.
     expect(JSON.parse(readFileSync(join(dir, "latest.json"), "utf8"))).toEqual(later);
@@ -258,7 +259,7 @@ describe("writeRecord and readRecords", () => {
       (await readRecords(dir)).map((s) => [s.record.release.version, s.record.outcome, s.markdownPath]),
     ).toEqual([
       ["2.0.2", "rolled-back", join(dir, "CHG-2041-2.0.2-20250702T080000000Z.md")],
-      ["2.0.1", "rolled-back-manually", join(dir, "CHG-2041-2.0.1-20250701T200000000Z-2.md")],
+      ["2.0.1", "failed", join(dir, "CHG-2041-2.0.1-20250701T200000000Z-2.md")],
       ["2.0.1", "rolled-back", join(dir, "CHG-2041-2.0.1-20250701T200000000Z.md")],
     ]);
   });
@@ -279,7 +280,7 @@ describe("writeRecord and readRecords", () => {
     writeFileSync(join(dir, "broken.json"), JSON.stringify({ ...record, outcome: "maybe" }));
     await expect(readRecords(dir)).rejects.toThrow(
       `deployment record ${join(dir, "broken.json")} is not valid: outcome: expected one of succeeded, ` +
-        `failed-gate, rolled-back, rolled-back-manually; move it out of ${dir} or fix it`,
+        `failed, rolled-back; move it out of ${dir} or fix it`,
     );
   });
 });

@@ -12,7 +12,6 @@ const inputs: RestoreInputs = {
   dataDir: "data/web",
   backupRoot: "backups/web",
   backupId: "CHG-1-1.0.0",
-  adminPort: 31003,
 };
 const olds: RestoreOutputs = {
   ...inputs,
@@ -22,17 +21,19 @@ const olds: RestoreOutputs = {
 };
 
 describe("Restore diff", () => {
-  it("restores nothing again for the same backup and folders, whatever the router's port", async () => {
+  it("restores nothing again for the same backup and folders, whatever the failure context says", async () => {
     expect(await handlers.diff("", "id", olds, inputs)).toEqual({
       changes: false,
       replaces: [],
       deleteBeforeReplace: false,
     });
-    expect(await handlers.diff("", "id", olds, { ...inputs, adminPort: 41003 })).toEqual({
-      changes: false,
-      replaces: [],
-      deleteBeforeReplace: false,
-    });
+    expect(await handlers.diff("", "id", olds, { ...inputs, webhookUrl: "http://127.0.0.1:9/hook" })).toEqual(
+      {
+        changes: false,
+        replaces: [],
+        deleteBeforeReplace: false,
+      },
+    );
   });
 
   it("is a new restore (replace) for another backup, service, data folder or backup folder", async () => {

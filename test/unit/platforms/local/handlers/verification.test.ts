@@ -148,6 +148,17 @@ describe("Verification after the router failed over by itself", () => {
         spec: { ...inputs.spec, bakeTimeMs: 60_000 },
         record: recordDraft,
         switchFile: "switch.json",
+        failure: {
+          service: "web",
+          release: { changeId: "CHG-1", version: "2.0.0", key: "CHG-1@2.0.0" },
+          record: recordDraft,
+          served: { version: "1.0.0", color: "blue" },
+          candidate: "green",
+          restarts: true,
+          recordsDir: "records",
+          notificationsLog: "notifications.log",
+          adminPort,
+        },
       })
       .then(
         () => new Error("the bake passed"),
@@ -162,9 +173,19 @@ describe("Verification after the router failed over by itself", () => {
     const latest = JSON.parse(readFileSync(join(project.dir, "records", "latest.json"), "utf8")) as {
       outcome: string;
       rollback: { trigger: string; reason: string };
+      failure: unknown;
     };
     expect(latest.outcome).toBe("rolled-back");
     expect(latest.rollback.trigger).toBe("errors");
     expect(latest.rollback.reason).toMatch(/^The router sent users back to blue by itself/);
+    expect(latest.failure).toMatchObject({
+      service: "web",
+      stage: "verification",
+      trigger: "errors",
+      served: { version: "1.0.0", color: "blue" },
+    });
+    const notices = readFileSync(join(project.dir, "notifications.log"), "utf8").trim().split("\n");
+    expect(notices.map((line) => (JSON.parse(line) as { stage: string }).stage)).toEqual(["rolled-back"]);
+    expect(failure.message).toMatch(/ Record: records\/CHG-101-2\.0\.0-\d{8}T\d{9}Z\.md\.$/);
   });
 });
