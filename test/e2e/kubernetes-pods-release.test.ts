@@ -128,6 +128,20 @@ async function terminated(namespace: string, component: string, release: string)
   return { node: pod?.spec?.["nodeName"], ...statuses[0]?.state.terminated };
 }
 
+/** The failure records the runner wrote from inside its pod (ConfigMaps), for one change. */
+async function failureRecords(namespace: string, change: string) {
+  return (
+    await kubeList(`${paths(namespace).configMaps}?labelSelector=shipgate.dev%2Fkind%3Ddeployment-record`)
+  )
+    .filter(
+      (c) => c.metadata.name.includes(change) && c.metadata.labels?.["shipgate.dev/outcome"] !== undefined,
+    )
+    .map((c) => ({
+      outcome: c.metadata.labels?.["shipgate.dev/outcome"],
+      record: (c as { data?: Record<string, string> }).data?.["record.json"] ?? "",
+    }));
+}
+
 describe("the staging stack's releases with real pods on the real node", () => {
   let stopCluster: (() => Promise<void>) | undefined;
   let stack: KubernetesStack;
@@ -267,6 +281,12 @@ describe("the staging stack's releases with real pods on the real node", () => {
     expect(gate.message).toMatch(/health/);
     expect(gate.message).toMatch(/500/);
 
+    // The gate Job recorded the failure itself, with the judge's reason.
+    expect(gate.message).toContain(`Record: configmap/${stack.namespace}/shipgate-record-chg-302-3.0.0-`);
+    const records = await failureRecords(stack.namespace, "chg-302-3.0.0-");
+    expect(records.map((r) => r.outcome)).toEqual(["failed"]);
+    expect(records[0]?.record).toMatch(/health/);
+
     const active = await kubeGet(at.service("sample-app"));
     expect(active?.metadata.resourceVersion).toBe(activeBefore?.metadata.resourceVersion);
     expect(selectedColor(active)).toBe("green");
@@ -284,11 +304,15 @@ describe("the staging stack's releases with real pods on the real node", () => {
     const verify = await terminated(stack.namespace, "verify", "CHG-303@2.1.0");
     expect(verify).toMatchObject({ node: realNodeName, exitCode: 1 });
     expect(verify.message).toContain("Traffic is back on green, the previous version.");
+    expect(verify.message).toContain(`Record: configmap/${stack.namespace}/shipgate-record-chg-303-2.1.0-`);
 
     const active = await kubeGet(at.service("sample-app"));
     expect(selectedColor(active)).toBe("green");
     expect(active?.metadata.annotations?.["shipgate.dev/rollback-trigger"]).toMatch(/^errors: /);
     expect(slotVersion(await kubeGet(at.deployment("sample-app-blue")))).toBe("2.1.0");
+    expect((await failureRecords(stack.namespace, "chg-303-2.1.0-")).map((r) => r.outcome)).toEqual([
+      "rolled-back",
+    ]);
     expect(await served(stack.namespace)).toEqual({ status: 200, version: "2.0.0" });
   }, 300_000);
 });
