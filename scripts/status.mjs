@@ -125,6 +125,7 @@ export async function probeLive(status, timeoutMs = 1500) {
                 active: router.body?.active ?? null,
                 pid: router.body?.pid ?? null,
                 failedOver: router.body?.failedOver ?? null,
+                held: router.body?.held ?? [],
               },
           colors: { blue, green },
         },
@@ -161,6 +162,9 @@ export function printStatus(status, write = (line) => process.stdout.write(`${li
         : `    router: pid ${router.pid}, routes to ${router.active ?? "nothing"}` +
             (router.failedOver
               ? ` (failed over from ${router.failedOver.from} at ${router.failedOver.at})`
+              : "") +
+            (router.held?.length
+              ? `; holds ${router.held.join(" and ")} back from users until its gate passes again`
               : ""),
     );
     for (const color of ["blue", "green"]) {

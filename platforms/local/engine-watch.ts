@@ -17,9 +17,20 @@ export function engineGone(startedBy: number = enginePid, parentNow: number = pr
   return parentNow !== startedBy;
 }
 
+/** False in a process that acts on its own between engine runs (the supervisor), not for an engine. */
+let actsForEngine = true;
+
+/**
+ * Declares this process independent of the engine that (indirectly) started it: the supervisor
+ * restarts processes between runs, so it must not refuse to act once that engine has exited.
+ */
+export function actOnOwnAuthority(): void {
+  actsForEngine = false;
+}
+
 /** Throws, naming `action`, when the engine that started this process is gone. */
 export function assertEngineAlive(action: string, startedBy = enginePid, parentNow = process.ppid): void {
-  if (engineGone(startedBy, parentNow)) {
+  if (actsForEngine && engineGone(startedBy, parentNow)) {
     throw new Error(
       `not ${action}: the Pulumi engine that started this provider (pid ${startedBy}) is gone. ` +
         "Nothing more is done for that run; run the release again (after `pulumi cancel` if the " +

@@ -7,6 +7,7 @@
 //   backups/<service>/<backup id>/  verified backups                   (kept)
 //   records/                        deployment records, JSON and Markdown (kept)
 //   notifications.log               every notification, one JSON line each (kept)
+//   events.log                      restarts by the supervisor, one JSON line each (kept)
 import { join } from "node:path";
 import type { Color } from "../../components/platform";
 
@@ -24,6 +25,11 @@ export interface ServicePaths {
   readonly routerState: string;
   readonly routerPid: string;
   readonly routerLog: string;
+  /** The service's supervisor, started with the router: its pid and log sit beside the router's. */
+  readonly supervisorPid: string;
+  readonly supervisorLog: string;
+  /** Restarts by the supervisor, one JSON line each (the stack's, beside its records). */
+  readonly eventsLog: string;
   readonly dataDir: string;
   readonly backupsDir: string;
   /** The last switch of users between colours: `{active, previous, switchedAt}`. */
@@ -51,6 +57,9 @@ export function servicePaths(workDir: string, service: string): ServicePaths {
     routerState: join(routerDir, "state.json"),
     routerPid: join(routerDir, "router.pid.json"),
     routerLog: join(routerDir, "router.log"),
+    supervisorPid: join(routerDir, "supervisor.pid.json"),
+    supervisorLog: join(routerDir, "supervisor.log"),
+    eventsLog: join(workDir, "events.log"),
     dataDir: join(workDir, "data", service),
     backupsDir: join(workDir, "backups", service),
     switchFile: join(root, "switch.json"),
@@ -60,6 +69,11 @@ export function servicePaths(workDir: string, service: string): ServicePaths {
 
 export function recordsDir(workDir: string): string {
   return join(workDir, "records");
+}
+
+/** Append-only events between releases (a supervisor's restarts), one JSON line each, beside the records. */
+export function eventsLog(workDir: string): string {
+  return join(workDir, "events.log");
 }
 
 export function notificationsLog(workDir: string): string {

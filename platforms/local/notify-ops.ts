@@ -42,7 +42,7 @@ export interface NotifyArgs {
  * Appends one line with a single write on a file opened for appending: the kernel places each such
  * write at the end of the file as a whole, so concurrent notifiers never interleave within a line.
  */
-async function appendLine(logFile: string, record: unknown): Promise<void> {
+export async function appendLine(logFile: string, record: unknown): Promise<void> {
   await mkdir(dirname(logFile), { recursive: true });
   const line = Buffer.from(`${JSON.stringify(record)}\n`, "utf8");
   const handle = await open(logFile, "a");

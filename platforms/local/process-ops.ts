@@ -40,6 +40,20 @@ export function processStartTicks(pid: number): string | null {
   }
 }
 
+/**
+ * True when `pid` has exited but its parent has not collected it yet (a zombie). A detached process
+ * whose starter has exited is collected by whatever adopted it, which can take seconds: until then
+ * signal 0 still reaches it, though it runs no more.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** True when the process the record describes is still running (and is that same process). */
 export function isRunning(record: ProcessRecord): boolean {
   try {
@@ -48,6 +62,7 @@ export function isRunning(record: ProcessRecord): boolean {
     // ESRCH: gone. EPERM: a process of someone else's now has this pid, so not ours either.
     return false;
   }
+  if (isZombie(record.pid)) return false;
   if (record.startTicks === null) return true;
   return processStartTicks(record.pid) === record.startTicks;
 }
@@ -163,6 +178,22 @@ export function portAccepts(port: number, timeoutMs = 500): Promise<boolean> {
 }
 
 /**
+ * A process that was just killed can still accept connections for a moment while the kernel tears
+ * it down (seen as a zombie that still holds its listening socket): its port is given that long.
+ */
+export const portReleaseMs = 2000;
+
+/** Resolves true once nothing accepts connections on `port`, false if something still does after `withinMs`. */
+export async function portFreesWithin(port: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (await portAccepts(port)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/**
  * Fails when something this stack does not track already listens on one of `ports`: the new process
  * could not bind, and a readiness check would be answered by the stranger.
  */
@@ -172,7 +203,7 @@ export async function requireFreePorts(
   settingKey: string,
 ): Promise<void> {
   for (const port of ports) {
-    if (await portAccepts(port)) {
+    if (!(await portFreesWithin(port, portReleaseMs))) {
       throw new Error(
         `port ${port} for ${what} is in use by a process this stack does not track. ` +
           `Stop that process, or choose other ports with ${settingKey}, and run the release again.`,

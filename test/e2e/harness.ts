@@ -238,14 +238,17 @@ export interface ProcessInfo {
   readonly cmdline: readonly string[];
 }
 
-/** Every process this user can see, from /proc. */
+/** Every process this user can see that still runs (zombies left out), from /proc. */
 export function listProcesses(): ProcessInfo[] {
   const found: ProcessInfo[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const [state, ppidField] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // An exited process its adopter has not collected yet (a zombie) runs no more.
+      if (state === "Z") continue;
+      const ppid = Number(ppidField);
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
       let cwd: string | null = null;
       try {

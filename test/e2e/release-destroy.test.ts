@@ -31,11 +31,13 @@ describe("destroying a stack that released the sample app", () => {
     expect((await stack.release("v2.yaml")).summary.result).toBe("succeeded");
     const pids = [
       readJsonFile<{ pid: number }>(stack.paths.routerPid)?.pid,
+      readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid,
       stack.slotPid("blue"),
       stack.slotPid("green"),
     ];
     expect(pids.every((pid) => typeof pid === "number")).toBe(true);
-    expect(processesUnder(stack.workDirPath)).toHaveLength(3);
+    // The router, its supervisor and both colours.
+    expect(processesUnder(stack.workDirPath)).toHaveLength(4);
 
     const destroy = await stack.stack.destroy();
 

@@ -48,6 +48,7 @@ describe("the engine killed during a gate, then the release run again", () => {
   const trackedPids = () =>
     [
       readJsonFile<{ pid: number }>(stack.paths.routerPid)?.pid,
+      readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid,
       stack.slotPid("blue"),
       stack.slotPid("green"),
     ].filter((pid): pid is number => pid !== undefined);
@@ -132,7 +133,7 @@ describe("the engine killed during a gate, then the release run again", () => {
         .map((p) => p.pid)
         .sort(),
     ).toEqual(trackedPids().sort());
-    expect(trackedPids()).toHaveLength(3);
+    expect(trackedPids()).toHaveLength(4);
     // Run once more, nothing of the release's steps changes. The deployment record is left out: a
     // second run of a finished release re-plans it with no previous colour and rewrites it (reported
     // to the lead: components plan previousColor from what runs now).

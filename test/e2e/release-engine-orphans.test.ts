@@ -38,6 +38,7 @@ describe("plugins of a killed engine", () => {
   const trackedPids = () =>
     [
       readJsonFile<{ pid: number }>(stack.paths.routerPid)?.pid,
+      readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid,
       stack.slotPid("blue"),
       stack.slotPid("green"),
     ].filter((pid): pid is number => pid !== undefined);
@@ -111,6 +112,6 @@ describe("plugins of a killed engine", () => {
     expect(up.summary.result).toBe("succeeded");
     expect(up.outputs["activeColor"]?.value).toBe("green");
     expect(up.outputs["liveVersion"]?.value).toBe("2.0.0");
-    expect(trackedPids()).toHaveLength(3);
+    expect(trackedPids()).toHaveLength(4);
   });
 });

@@ -1,5 +1,6 @@
 // A dead router and a dead colour (SIGKILL, as the OOM killer would) are seen by a plain `pulumi up`,
-// without --refresh, and started again with what they ran; the router keeps its colour.
+// without --refresh, and started again with what they ran; the router keeps its colour. The
+// supervisor, which would restart them by itself (release-supervise.test.ts), is killed first.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createReleaseStack,
@@ -31,11 +32,16 @@ describe("a plain pulumi up heals dead processes", () => {
     const routerPid = readJsonFile<{ pid: number }>(stack.paths.routerPid)?.pid;
     const bluePid = stack.slotPid("blue");
     const greenPid = stack.slotPid("green");
-    if (routerPid === undefined || bluePid === undefined) throw new Error("no pid files");
+    const supervisorPid = readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid;
+    if (routerPid === undefined || bluePid === undefined || supervisorPid === undefined) {
+      throw new Error("no pid files");
+    }
+    const gone = (pid: number) => !listProcesses().some((p) => p.pid === pid);
+    killQuietly(supervisorPid);
+    await waitFor("the supervisor to be gone", () => (gone(supervisorPid) ? true : undefined));
 
     killQuietly(routerPid);
     killQuietly(bluePid);
-    const gone = (pid: number) => !listProcesses().some((p) => p.pid === pid);
     await waitFor("the router and blue to be gone", () =>
       gone(routerPid) && gone(bluePid) ? true : undefined,
     );
@@ -47,6 +53,9 @@ describe("a plain pulumi up heals dead processes", () => {
 
     const newRouter = readJsonFile<{ pid: number }>(stack.paths.routerPid)?.pid;
     expect(newRouter).not.toBe(routerPid);
+    const newSupervisor = readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid;
+    expect(newSupervisor).not.toBe(supervisorPid);
+    expect(newSupervisor !== undefined && !gone(newSupervisor)).toBe(true);
     expect(stack.slotPid("blue")).not.toBe(bluePid);
     // Green, alive all along, was left alone; users get 2.0.0 from it as before.
     expect(stack.slotPid("green")).toBe(greenPid);

@@ -51,7 +51,8 @@ describe("releases the program refuses change nothing", () => {
     expect((await stack.release("v1.yaml")).summary.result).toBe("succeeded");
     before = await snapshot();
     expect(before.served).toBe('{"version":"1.0.0","schema":1}\n');
-    expect(before.pids).toHaveLength(2);
+    // The router, its supervisor and blue.
+    expect(before.pids).toHaveLength(3);
   });
 
   afterAll(async () => {
@@ -153,7 +154,7 @@ describe("releases the program refuses change nothing", () => {
     await expect(stack.stack.preview()).rejects.toThrow("but the manifest pins");
     const message = await refusedUp();
     expect(message).toMatch(
-      /The build of sample-app 2\.0\.0 in \.shipgate\/[^ ]+\/artifacts\/2\.0\.0 has digest sha256:[0-9a-f]{64}, but the manifest pins sha256:0beaa07e/,
+      /The build of sample-app 2\.0\.0 in \.shipgate\/[^ ]+\/artifacts\/2\.0\.0 has digest sha256:[0-9a-f]{64}, but the manifest pins sha256:fdc002bf/,
     );
     expect(message).toContain("Nothing was changed");
     expect(await snapshot()).toEqual(before);

@@ -1,9 +1,15 @@
 // The pre-promotion gate: technical and business checks against the candidate colour's own address,
 // probed in this process and judged by the contract. A failure fails the resource, so the traffic
 // switch after it never runs and users stay on the live colour.
+import { rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { runGate, StepFailure, type GatePolicy, type ResolvedHttpCheck } from "../../../contract";
+import type { Color } from "../../../components/platform";
 import { type FailingInputs, withFailureRecord } from "../failure-ops";
+import { slotPaths } from "../layout";
+import { readRouterState } from "../router/state";
 import { changedKeys, type LocalHandlers } from "../provider-factory";
+import { holdColor, stopUnsupervisedLocked, withLock, writePassedGate } from "../supervision";
 
 export interface GateInputs extends FailingInputs {
   readonly service: string;
@@ -14,6 +20,11 @@ export interface GateInputs extends FailingInputs {
   readonly checks: readonly ResolvedHttpCheck[];
   readonly policy: GatePolicy;
   readonly notificationsLog: string;
+  /**
+   * The candidate colour's folder, relative to the project (absent in stacks from before it was
+   * added): the passed gate is kept there for restarts, and a failed build is stopped there.
+   */
+  readonly slotDir?: string;
 }
 
 export interface GateOutputs extends GateInputs {
@@ -22,20 +33,61 @@ export interface GateOutputs extends GateInputs {
   readonly passedAt: string;
 }
 
-async function check(inputs: GateInputs): Promise<GateOutputs> {
+/** What the router says of the colour in `slotDir`: users sent there, or held back until a gate passes. */
+async function routerView(slotDir: string): Promise<{ active: boolean; held: boolean }> {
+  try {
+    const state = await readRouterState(join(dirname(slotDir), "router", "state.json"));
+    const color = basename(slotDir);
+    return { active: state.active === color, held: (state.held ?? []).some((c) => c === color) };
+  } catch {
+    return { active: false, held: false };
+  }
+}
+
+async function check(projectDir: string, inputs: GateInputs): Promise<GateOutputs> {
   const report = await runGate({ baseUrl: inputs.target, checks: inputs.checks, policy: inputs.policy });
+  const dir = inputs.slotDir === undefined ? undefined : join(projectDir, inputs.slotDir);
   if (report.verdict !== "passed") {
+    // A build that failed its gate does not stay running on the idle colour, where it would look
+    // like a warm version to return to: it is stopped (its build and log stay for inspection) and
+    // forgotten as the colour's running spec.
+    // A re-judged live colour is never stopped: it serves users.
+    const stop = dir !== undefined && !(await routerView(dir)).active;
+    if (dir !== undefined && stop) {
+      await withLock(dir, async () => {
+        await rm(slotPaths(dir).specFile, { force: true });
+        await stopUnsupervisedLocked(slotPaths(dir).pidFile);
+      });
+    }
     throw new StepFailure(
       `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) failed: ${report.message} ` +
-        `No traffic was switched: users stay on the live version. Fix the build and release again.`,
+        `No traffic was switched: users stay on the live version. ` +
+        (dir !== undefined && stop
+          ? `The failed build was stopped (its log is in ${slotPaths(dir).logFile}). `
+          : "") +
+        `Fix the build and release again.`,
       report.trigger ?? "gate-failure",
     );
   }
-  return { ...inputs, verdict: "passed", rounds: report.totals.rounds, passedAt: new Date().toISOString() };
+  const passedAt = new Date().toISOString();
+  if (dir !== undefined) {
+    await writePassedGate(dir, {
+      releaseKey: inputs.releaseKey,
+      digest: inputs.digest,
+      checks: inputs.checks,
+      policy: inputs.policy,
+      passedAt,
+    });
+    await holdColor(dirname(dir), basename(dir) as Color, false);
+  }
+  return { ...inputs, verdict: "passed", rounds: report.totals.rounds, passedAt };
 }
 
 export const handlers: LocalHandlers<GateInputs, GateOutputs> = withFailureRecord("gate", {
-  async diff(_projectDir, _id, olds, news) {
+  async diff(projectDir, _id, olds, news) {
+    // A colour started again since its gate passed (a failed release in between, a healed process)
+    // is held from users until a gate passes on it again: this gate runs again then.
+    const held = news.slotDir !== undefined && (await routerView(join(projectDir, news.slotDir))).held;
     const changed = changedKeys(olds, news, [
       "service",
       "releaseKey",
@@ -45,15 +97,15 @@ export const handlers: LocalHandlers<GateInputs, GateOutputs> = withFailureRecor
       "policy",
     ]);
     return {
-      changes: changed.length > 0,
+      changes: changed.length > 0 || held,
       replaces: changed.includes("service") ? ["service"] : [],
       deleteBeforeReplace: false,
     };
   },
-  async create(_projectDir, inputs) {
-    return { id: `${inputs.service}-gate`, outs: await check(inputs) };
+  async create(projectDir, inputs) {
+    return { id: `${inputs.service}-gate`, outs: await check(projectDir, inputs) };
   },
-  async update(_projectDir, _id, _olds, news) {
-    return { outs: await check(news) };
+  async update(projectDir, _id, _olds, news) {
+    return { outs: await check(projectDir, news) };
   },
 });

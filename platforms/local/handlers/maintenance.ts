@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import type { LocalHandlers } from "../provider-factory";
-import { stopByPidFile } from "../process-ops";
+import { stopOnPurpose } from "../supervision";
 import { drainRouter, setRouterMaintenance } from "../router/router-client";
 
 export interface MaintenanceInputs extends FailingInputs {
@@ -36,7 +36,8 @@ async function begin(projectDir: string, inputs: MaintenanceInputs): Promise<Mai
         `Run the release again once they finish.`,
     );
   }
-  if (inputs.stopPidFile) await stopByPidFile(join(projectDir, inputs.stopPidFile));
+  // Stopped on purpose, so the supervisor does not start it again behind the maintenance response.
+  if (inputs.stopPidFile) await stopOnPurpose(join(projectDir, inputs.stopPidFile));
   return { ...inputs, startedAt: new Date().toISOString(), drained: true };
 }
 

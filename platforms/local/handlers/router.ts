@@ -1,5 +1,6 @@
 // The router of a service: a detached process in front of the two colours. Its state file keeps the
 // active colour, so a restarted router (or engine) finds everything as it was.
+import { existsSync } from "node:fs";
 import { readFile, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
@@ -14,7 +15,10 @@ import {
   waitUntilListening,
   writeJsonAtomic,
 } from "../process-ops";
+import { colors } from "../../../components/platform";
+import { slotPaths } from "../layout";
 import { waitForRouter } from "../router/router-client";
+import { stopOnPurpose, stopUnsupervisedLocked, withLock, writeRestartSpec } from "../supervision";
 import { initialRouterState, parseRouterState, type RouterState } from "../router/state";
 
 export interface RouterInputs {
@@ -39,32 +43,75 @@ async function readState(path: string): Promise<RouterState | undefined> {
   }
 }
 
+const supervisorPidFile = (dir: string) => join(dir, "supervisor.pid.json");
+
+/** How the router of `dir` starts (and how the supervisor starts it again). */
+function routerStart(projectDir: string, dir: string) {
+  return {
+    command: [
+      process.execPath,
+      join(projectDir, "dist/platforms/local/router/main.js"),
+      join(dir, "state.json"),
+    ],
+    cwd: dir,
+    env: { PATH: process.env["PATH"] ?? "" },
+    logFile: join(dir, "router.log"),
+  };
+}
+
+/**
+ * Starts the service's supervisor unless it runs: detached in its own process group, so that it
+ * outlives the engine and restarts the router and colours between runs.
+ */
+export async function ensureSupervisor(projectDir: string, dir: string): Promise<void> {
+  const pidFile = supervisorPidFile(dir);
+  const running = await readProcessRecord(pidFile);
+  if (running !== undefined && isRunning(running)) return;
+  await startDetached({
+    command: [process.execPath, join(projectDir, "dist/platforms/local/supervisor/main.js"), dir],
+    cwd: dir,
+    env: { PATH: process.env["PATH"] ?? "" },
+    logFile: join(dir, "supervisor.log"),
+    pidFile,
+  });
+}
+
 /** (Re)starts the router, keeping the active colour and upstreams of an existing state file. */
 export async function startRouterProcess(projectDir: string, inputs: RouterInputs): Promise<RouterOutputs> {
   const dir = join(projectDir, inputs.dir);
   const statePath = join(dir, "state.json");
   const pidFile = join(dir, "router.pid.json");
-  await stopByPidFile(pidFile);
-  await requireFreePorts(
-    [inputs.port, inputs.adminPort],
-    `the router of ${inputs.service}`,
-    `shipgate:services.${inputs.service}.port`,
-  );
-  const existing = await readState(statePath);
-  const state: RouterState = existing
-    ? { ...existing, listenPort: inputs.port, adminPort: inputs.adminPort }
-    : initialRouterState({ service: inputs.service, listenPort: inputs.port, adminPort: inputs.adminPort });
-  await writeJsonAtomic(statePath, state);
-  const record = await startDetached({
-    command: [process.execPath, join(projectDir, "dist/platforms/local/router/main.js"), statePath],
-    cwd: dir,
-    env: { PATH: process.env["PATH"] ?? "" },
-    logFile: join(dir, "router.log"),
-    pidFile,
+  const record = await withLock(dir, async () => {
+    await stopUnsupervisedLocked(pidFile);
+    await requireFreePorts(
+      [inputs.port, inputs.adminPort],
+      `the router of ${inputs.service}`,
+      `shipgate:services.${inputs.service}.port`,
+    );
+    const existing = await readState(statePath);
+    const state: RouterState = existing
+      ? { ...existing, listenPort: inputs.port, adminPort: inputs.adminPort }
+      : initialRouterState({ service: inputs.service, listenPort: inputs.port, adminPort: inputs.adminPort });
+    await writeJsonAtomic(statePath, state);
+    const start = routerStart(projectDir, dir);
+    const started = await startDetached({ ...start, pidFile });
+    try {
+      await waitUntilListening(started, inputs.adminPort, 15_000);
+    } catch (error) {
+      await stopByPidFile(pidFile);
+      throw error;
+    }
+    await writeRestartSpec(dir, { ...start, port: inputs.adminPort });
+    return started;
   });
-  await waitUntilListening(record, inputs.adminPort, 15_000);
   await waitForRouter({ adminPort: inputs.adminPort });
+  await ensureSupervisor(projectDir, dir);
   return { ...inputs, pid: record.pid, url: `http://127.0.0.1:${inputs.port}`, running: true };
+}
+
+async function supervisorRuns(dir: string): Promise<boolean> {
+  const record = await readProcessRecord(supervisorPidFile(dir));
+  return record !== undefined && isRunning(record);
 }
 
 export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
@@ -76,7 +123,8 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
       olds.port !== news.port ||
       olds.adminPort !== news.adminPort ||
       !olds.running ||
-      (await diedSince(join(projectDir, olds.dir, "router.pid.json")));
+      (await diedSince(join(projectDir, olds.dir, "router.pid.json"))) ||
+      !(await supervisorRuns(join(projectDir, olds.dir)));
     return { changes, replaces, deleteBeforeReplace: true };
   },
   async create(projectDir, inputs) {
@@ -86,12 +134,37 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
     const record = await readProcessRecord(join(projectDir, props.dir, "router.pid.json"));
     return { id, props: { ...props, running: record !== undefined && isRunning(record) } };
   },
-  async update(projectDir, _id, _olds, news) {
+  async update(projectDir, _id, olds, news) {
+    // A router that runs where it should is left serving; only its supervisor is started again.
+    const dir = join(projectDir, news.dir);
+    const running = await readProcessRecord(join(dir, "router.pid.json"));
+    if (
+      olds.dir === news.dir &&
+      olds.port === news.port &&
+      olds.adminPort === news.adminPort &&
+      running &&
+      isRunning(running)
+    ) {
+      await withLock(dir, () =>
+        writeRestartSpec(dir, { ...routerStart(projectDir, dir), port: news.adminPort }),
+      );
+      await ensureSupervisor(projectDir, dir);
+      return { outs: { ...news, pid: running.pid, url: `http://127.0.0.1:${news.port}`, running: true } };
+    }
     return { outs: await startRouterProcess(projectDir, news) };
   },
   async delete(projectDir, _id, props) {
     const dir = join(projectDir, props.dir);
-    await stopByPidFile(join(dir, "router.pid.json"));
+    // The supervisor first, so nothing is started again while the stack's processes stop.
+    await stopByPidFile(supervisorPidFile(dir));
+    await stopOnPurpose(join(dir, "router.pid.json"));
+    // The router goes only with the whole service (destroy, or a new working folder): a colour the
+    // state does not know of (its start was cut short by a killed engine) is stopped here too, so
+    // nothing the stack started outlives it. The colours' own deletes find theirs already stopped.
+    for (const color of colors) {
+      const pidFile = slotPaths(join(dirname(dir), color)).pidFile;
+      if (existsSync(pidFile)) await stopOnPurpose(pidFile);
+    }
     await rm(dir, { recursive: true, force: true });
     // The service's folder and services/ go too once empty (the colours are deleted before the
     // router, which they depend on); rmdir refuses a folder that still holds anything.

@@ -21,6 +21,16 @@ import {
   waitUntilListening,
   writeJsonAtomic,
 } from "../process-ops";
+import {
+  gateFileName,
+  holdColor,
+  readPassedGate,
+  regate,
+  stopOnPurpose,
+  stopUnsupervisedLocked,
+  withLock,
+  writeRestartSpec,
+} from "../supervision";
 
 export interface SlotInputs extends FailingInputs {
   readonly service: string;
@@ -125,18 +135,31 @@ async function startSlot(
     );
   }
   await withdrawFallback(f.dir, inputs.color);
-  await stopByPidFile(f.pidFile);
+  // Users never reach a colour whose process (re)starts until a gate passed on it again.
+  await holdColor(dirname(f.dir), inputs.color, true);
+  return withLock(f.dir, () => restartSlotLocked(projectDir, inputs, secrets));
+}
+
+async function restartSlotLocked(
+  projectDir: string,
+  inputs: SlotInputs,
+  secrets: Readonly<Record<string, string>>,
+): Promise<SlotOutputs> {
+  const f = files(projectDir, inputs);
+  await stopUnsupervisedLocked(f.pidFile);
   await requireFreePorts(
     [inputs.port],
     `the ${inputs.color} colour of ${inputs.service}`,
     `shipgate:services.${inputs.service}.port`,
   );
   await rm(f.specFile, { force: true });
+  const passed = await readPassedGate(f.dir);
+  if (passed?.digest !== inputs.spec.artifact.digest) await rm(join(f.dir, gateFileName), { force: true });
   await rm(f.appDir, { recursive: true, force: true });
   await copyArtifact(join(projectDir, inputs.artifactDir), f.appDir, inputs.spec.artifact.digest);
   const dataDir = join(projectDir, inputs.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const record = await startDetached({
+  const start = {
     command: inputs.command,
     cwd: f.appDir,
     env: {
@@ -150,8 +173,8 @@ async function startSlot(
       SHIPGATE_COLOR: inputs.color,
     },
     logFile: f.logFile,
-    pidFile: f.pidFile,
-  });
+  };
+  const record = await startDetached({ ...start, pidFile: f.pidFile });
   try {
     await waitUntilListening(record, inputs.port, readinessTimeoutMs);
   } catch (error) {
@@ -160,8 +183,29 @@ async function startSlot(
     await stopByPidFile(f.pidFile);
     throw error;
   }
-  // Written last: observe() trusts a spec only when the colour really runs it.
+  // The same build started again (a plain `pulumi up` healing a dead colour) is judged by the gate
+  // it passed before users reach it; a new build waits, held, for the release's own gate.
+  const judged = await regate(f.dir, inputs.port, inputs.spec.artifact.digest);
+  if (judged.verdict === "failed") {
+    await stopByPidFile(f.pidFile);
+    throw new Error(
+      `the ${inputs.color} colour of ${inputs.service} was started again with ${inputs.spec.version} but failed ` +
+        `its gate: ${judged.message} It was stopped and users are not sent to it; fix the cause and run the release again.`,
+    );
+  }
+  // Written last: observe() trusts a spec only when the colour really runs it, and the supervisor
+  // restarts only what has a restart spec.
   await writeJsonAtomic(f.specFile, inputs.spec);
+  // The restart spec names the secret variables but holds no value: the supervisor leaves such a
+  // colour to the next `pulumi up`, which has the stack's secrets.
+  const stored = Object.fromEntries(Object.entries(start.env).filter(([name]) => !(name in secrets)));
+  await writeRestartSpec(f.dir, {
+    ...start,
+    env: stored,
+    port: inputs.port,
+    secretVariables: Object.keys(secrets),
+  });
+  if (judged.verdict === "passed") await holdColor(dirname(f.dir), inputs.color, false);
   const { secrets: _values, ...kept } = inputs;
   return {
     ...kept,
@@ -206,7 +250,7 @@ export const handlers: LocalHandlers<SlotInputs, SlotOutputs> = withFailureRecor
   async delete(projectDir, _id, props) {
     const f = files(projectDir, props);
     await withdrawFallback(f.dir, props.color);
-    await stopByPidFile(f.pidFile);
+    await stopOnPurpose(f.pidFile);
     await rm(f.dir, { recursive: true, force: true });
     // A warm colour does not depend on the router, so the router's delete may run first and find
     // this folder still there: whichever goes last removes the service's folder and services/.

@@ -138,6 +138,15 @@ export function setRouterFallback(options: RouterClientOptions, color: Color | n
   return call(options, "PUT", "/fallback", routerStateSchema, { color });
 }
 
+/** Holds `color` back from users until its gate passed again (`held: false` lets them reach it). */
+export function setRouterHold(
+  options: RouterClientOptions,
+  color: Color,
+  held: boolean,
+): Promise<RouterState> {
+  return call(options, "POST", "/hold", routerStateSchema, { color, held });
+}
+
 export function setRouterMaintenance(
   options: RouterClientOptions,
   change: MaintenanceChange,

@@ -18,6 +18,8 @@ import {
   failOver,
   failoverSettings,
   fallbackBodySchema,
+  holdBodySchema,
+  setHeld,
   fallbackRoute,
   maintenanceBodySchema,
   parseWith,
@@ -358,6 +360,13 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
       sendJson(res, 200, state);
       return;
     }
+    if (method === "POST" && path === "/hold") {
+      const body = parseWith(holdBodySchema, await readJsonBody(req), "hold request");
+      await commit(setHeld(state, body.color, body.held));
+      say("hold", `${body.color} ${body.held ? "held until its gate passes" : "released"}`);
+      sendJson(res, 200, state);
+      return;
+    }
     if (method === "POST" && path === "/maintenance") {
       const body = parseWith(maintenanceBodySchema, await readJsonBody(req), "maintenance request");
       await commit(setMaintenance(state, body));
@@ -380,7 +389,7 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
       return;
     }
     const known =
-      ["/healthz", "/state", "/switch", "/maintenance", "/drain", "/fallback"].includes(path) ||
+      ["/healthz", "/state", "/switch", "/maintenance", "/drain", "/fallback", "/hold"].includes(path) ||
       upstreamMatch;
     sendJson(res, known ? 405 : 404, {
       error: known ? `method ${method} is not allowed on ${path}` : `no admin route ${method} ${path}`,

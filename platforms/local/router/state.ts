@@ -56,6 +56,12 @@ export const routerStateSchema = z.strictObject({
    * switch back, a colour being replaced, or after a failover).
    */
   fallback: colorSchema.nullable().optional(),
+  /**
+   * Colours whose process was (re)started and has not passed its gate since: users are never sent
+   * there, neither as the active colour (the fallback serves meanwhile, or a 503 says why) nor as a
+   * fallback. Absent means none.
+   */
+  held: z.array(colorSchema).max(2, { error: "expected at most both colours" }).optional(),
   /** Failover settings; absent means the defaults (failover.ts). */
   failover: failoverSettingsSchema.optional(),
   /** The router's own last switch to the fallback since the last deliberate switch, and why. */
@@ -149,6 +155,10 @@ export function parseRouterState(raw: unknown, source: string): RouterState {
 export const switchBodySchema = z.strictObject({ color: colorSchema });
 export const upstreamBodySchema = z.strictObject({ url: upstreamUrlSchema });
 export const fallbackBodySchema = z.strictObject({ color: colorSchema.nullable() });
+export const holdBodySchema = z.strictObject({
+  color: colorSchema,
+  held: z.boolean({ error: "expected true or false" }),
+});
 export const maintenanceBodySchema = z.strictObject({
   enabled: maintenanceSchema.shape.enabled,
   message: maintenanceSchema.shape.message.optional(),
@@ -196,6 +206,11 @@ export function switchColor(
   if (state.upstreams[color] === undefined) {
     throw new RouterConflictError(`cannot switch to ${color}: it has no upstream; register one first`);
   }
+  if (isHeld(state, color)) {
+    throw new RouterConflictError(
+      `cannot switch to ${color}: its process was restarted and has not passed its gate again yet`,
+    );
+  }
   if (color === state.active) return { state, previous: state.active, active: color };
   const fallback = color === state.fallback ? null : state.active;
   return {
@@ -221,6 +236,17 @@ export function setFallback(state: RouterState, color: Color | null): RouterStat
   return { ...state, fallback: color };
 }
 
+/** True while `color` runs ungated: (re)started and not yet judged by its gate again. */
+export function isHeld(state: RouterState, color: Color): boolean {
+  return (state.held ?? []).includes(color);
+}
+
+/** Holds `color` back from users (`held: true`) or lets them reach it again after its gate passed. */
+export function setHeld(state: RouterState, color: Color, held: boolean): RouterState {
+  const others = (state.held ?? []).filter((c) => c !== color);
+  return { ...state, held: held ? [...others, color] : others };
+}
+
 /** The failover settings in effect. */
 export function failoverSettings(state: RouterState): FailoverSettings {
   return state.failover ?? defaultFailoverSettings;
@@ -229,7 +255,9 @@ export function failoverSettings(state: RouterState): FailoverSettings {
 /** The fallback colour and its address, when the router may send users there. */
 export function fallbackRoute(state: RouterState): { color: Color; url: string } | undefined {
   const color = state.fallback ?? null;
-  if (color === null || color === state.active || state.maintenance.enabled) return undefined;
+  if (color === null || color === state.active || state.maintenance.enabled || isHeld(state, color)) {
+    return undefined;
+  }
   const url = state.upstreams[color];
   return url === undefined ? undefined : { color, url };
 }
@@ -286,6 +314,17 @@ export function routeFor(state: RouterState): Route {
     return {
       kind: "no-upstream",
       message: `service ${state.service}: active colour ${state.active} has no upstream`,
+    };
+  }
+  if (isHeld(state, state.active)) {
+    // The active colour is being restarted and re-checked: the warm colour serves until it passes.
+    const warm = fallbackRoute(state);
+    if (warm !== undefined) return { kind: "proxy", color: warm.color, url: warm.url };
+    return {
+      kind: "no-upstream",
+      message:
+        `service ${state.service}: active colour ${state.active} is being restarted and checked again ` +
+        "before it serves, and no warm colour stands by",
     };
   }
   return { kind: "proxy", color: state.active, url };

@@ -174,6 +174,7 @@ describe("a release on the local platform", () => {
       target: "http://127.0.0.1:31001",
       digest: sampleBuild(v1).artifact.digest,
       notificationsLog: `${workDir}/notifications.log`,
+      slotDir: `${service}/blue`,
       ...failure,
     });
     expect(inputsOf("sample-app-switch-route")).toEqual({

@@ -1,5 +1,7 @@
 // process-ops as plain functions, with real detached processes: start, find again, stop, pid reuse
 // protection, and waiting for a port with the log's tail when the process never listens.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,6 +107,29 @@ describe("pid reuse protection", () => {
     const record = await start("short", "");
     await waitUntil("the short-lived process to exit", () => !isRunning(record));
     expect(isRunning({ ...record, pid: 2 ** 22 + 17, startTicks: null })).toBe(false);
+  });
+
+  it("does not take an exited process its parent has not collected yet (a zombie) for running", async () => {
+    // sh starts a short child, prints its pid, and becomes a sleep that never collects it.
+    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      const pid = Number((await once(parent.stdout, "data")).toString().trim());
+      const zombie: ProcessRecord = {
+        pid,
+        startTicks: processStartTicks(pid),
+        command: ["sleep", "0"],
+        cwd: "/",
+        logFile: "",
+        startedAt: new Date().toISOString(),
+      };
+      await waitUntil("the child to exit", () => readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "));
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      expect(isRunning(zombie)).toBe(false);
+    } finally {
+      parent.kill("SIGKILL");
+    }
   });
 });
 

@@ -1,11 +1,24 @@
 // The Gate handler: its diff, and create against a small HTTP server on 127.0.0.1 (a candidate that
 // passes, and one that answers the wrong version and fails the update naming the trigger).
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolvedHttpCheck as HttpCheckSpec } from "../../../../../contract";
 import { type GateInputs, type GateOutputs, handlers } from "../../../../../platforms/local/handlers/gate";
-import { crud } from "./helpers";
+import {
+  isRunning,
+  readProcessRecord,
+  startDetached,
+  stopByPidFile,
+} from "../../../../../platforms/local/process-ops";
+import {
+  initialRouterState,
+  readRouterState,
+  writeRouterState,
+} from "../../../../../platforms/local/router/state";
+import { type TestProject, crud, freePorts, testProject } from "./helpers";
 
 const ops = crud(handlers);
 
@@ -104,5 +117,82 @@ describe("Gate create", () => {
     await expect(ops.create("", inputs("2.0.0"))).rejects.toThrow(
       /^pre-promotion gate of web \(CHG-1@2\.0\.0\) failed: Gate failed with rollback trigger errors .*check "version" \(technical\) failed 2 times.* No traffic was switched: users stay on the live version\./s,
     );
+  });
+});
+
+describe("Gate with the candidate colour's folder", () => {
+  let project: TestProject;
+  const slotDir = "services/web/green";
+  const dir = () => join(project.dir, slotDir);
+  const stateFile = () => join(project.dir, "services/web/router/state.json");
+  const withSlot = (version = "1.0.0"): GateInputs => ({ ...inputs(version), slotDir });
+
+  beforeAll(async () => {
+    project = testProject("gate");
+    mkdirSync(join(project.dir, "services/web/router"), { recursive: true });
+    mkdirSync(dir(), { recursive: true });
+    // Nothing listens on the admin port: the handler falls back to the state file, as for a dead router.
+    const adminPort = await freePorts(1);
+    await writeRouterState(stateFile(), {
+      ...initialRouterState({ service: "web", listenPort: adminPort, adminPort }),
+      upstreams: { blue: "http://127.0.0.1:9001", green: "http://127.0.0.1:9002" },
+      active: "blue",
+      held: ["green"],
+    });
+  });
+
+  afterAll(async () => {
+    await stopByPidFile(join(dir(), "app.pid.json"), 1000);
+    project.remove();
+  });
+
+  /** A process running in the colour, as a deployed slot leaves it. */
+  const runInColour = async () => {
+    await startDetached({
+      command: [process.execPath, "-e", "setInterval(() => undefined, 1000)"],
+      cwd: dir(),
+      env: {},
+      logFile: join(dir(), "app.log"),
+      pidFile: join(dir(), "app.pid.json"),
+    });
+    writeFileSync(join(dir(), "spec.json"), "{}");
+    writeFileSync(join(dir(), "restart.json"), "{}");
+    return readProcessRecord(join(dir(), "app.pid.json"));
+  };
+
+  it("runs again while the router holds the colour back from users", async () => {
+    expect((await handlers.diff(project.dir, "id", { ...olds(), slotDir }, withSlot())).changes).toBe(true);
+  });
+
+  it("keeps the gate it passed for restarts, and lets users reach the colour", async () => {
+    await ops.create(project.dir, withSlot());
+    expect(JSON.parse(readFileSync(join(dir(), "gate.json"), "utf8"))).toMatchObject({
+      releaseKey: "CHG-1@1.0.0",
+      digest: inputs().digest,
+      checks: checks("1.0.0"),
+    });
+    expect((await readRouterState(stateFile())).held).toEqual([]);
+    expect((await handlers.diff(project.dir, "id", { ...olds(), slotDir }, withSlot())).changes).toBe(false);
+  });
+
+  it("stops a build that failed it, so it runs on as no colour to return to", async () => {
+    const record = await runInColour();
+    if (!record) throw new Error("no pid file");
+    await expect(ops.create(project.dir, withSlot("2.0.0"))).rejects.toThrow(
+      `The failed build was stopped (its log is in ${join(dir(), "app.log")})`,
+    );
+    expect(isRunning(record)).toBe(false);
+    expect(readdirSync(dir()).sort()).toEqual(["app.log", "gate.json"]);
+  });
+
+  it("never stops the colour users are on", async () => {
+    const state = await readRouterState(stateFile());
+    await writeRouterState(stateFile(), { ...state, active: "green", fallback: null });
+    const record = await runInColour();
+    if (!record) throw new Error("no pid file");
+    await expect(ops.create(project.dir, withSlot("2.0.0"))).rejects.toThrow(
+      /users stay on the live version\. Fix the build and release again\.$/,
+    );
+    expect(isRunning(record)).toBe(true);
   });
 });

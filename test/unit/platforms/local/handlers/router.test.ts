@@ -1,6 +1,6 @@
 // The Router handler: its diff as a plain function, and create/read/update/delete of the real router
 // process (dist/platforms/local/router/main.js) in a temporary project folder on 127.0.0.1.
-import { existsSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -11,7 +11,9 @@ import {
 import {
   isRunning,
   portAccepts,
+  processStartTicks,
   readProcessRecord,
+  startDetached,
   stopByPidFile,
 } from "../../../../../platforms/local/process-ops";
 import {
@@ -28,7 +30,9 @@ const ops = crud(handlers);
 
 let project: TestProject;
 let inputs: RouterInputs;
-const pidFile = () => join(project.dir, "router/router.pid.json");
+const routerDir = "services/web/router";
+const pidFile = () => join(project.dir, routerDir, "router.pid.json");
+const supervisorPidFile = () => join(project.dir, routerDir, "supervisor.pid.json");
 
 beforeAll(async () => {
   buildIfStale();
@@ -36,10 +40,11 @@ beforeAll(async () => {
   // The handler starts <project>/dist/platforms/local/router/main.js: the project's compiled router.
   symlinkSync(join(root, "dist"), join(project.dir, "dist"));
   const port = await freePorts(2);
-  inputs = { service: "web", dir: "router", port, adminPort: port + 1 };
+  inputs = { service: "web", dir: routerDir, port, adminPort: port + 1 };
 });
 
 afterAll(async () => {
+  await stopByPidFile(supervisorPidFile(), 2000);
   await stopByPidFile(pidFile(), 2000);
   project.remove();
 });
@@ -52,9 +57,25 @@ const outputsOf = (i: RouterInputs, running = true): RouterOutputs => ({
 });
 
 describe("Router diff", () => {
-  it("changes nothing for the same ports of a running router", async () => {
-    expect(await handlers.diff("", "web-router", outputsOf(inputs), inputs)).toEqual({
+  it("changes nothing for the same ports of a running router and supervisor", async () => {
+    // This test's own process stands in for a running supervisor.
+    const dir = join(project.dir, "diff-router");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, "supervisor.pid.json"),
+      JSON.stringify({ pid: process.pid, startTicks: processStartTicks(process.pid) }),
+    );
+    const running = { ...inputs, dir: "diff-router" };
+    expect(await handlers.diff(project.dir, "web-router", outputsOf(running), running)).toEqual({
       changes: false,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
+  });
+
+  it("changes when the supervisor does not run, so a plain up starts it again", async () => {
+    expect(await handlers.diff("", "web-router", outputsOf(inputs), inputs)).toEqual({
+      changes: true,
       replaces: [],
       deleteBeforeReplace: true,
     });
@@ -93,41 +114,80 @@ describe("Router create, read, update and delete", () => {
     expect((await ops.read(project.dir, "web-router", created.outs)).props?.running).toBe(true);
   });
 
-  it("restarts as another process that keeps the active colour and its upstream", async () => {
+  it("starts its supervisor beside it, and an update of a running router keeps both", async () => {
+    const router = await readProcessRecord(pidFile());
+    const supervisor = await readProcessRecord(supervisorPidFile());
+    expect(supervisor && isRunning(supervisor)).toBe(true);
+    const updated = await ops.update(project.dir, "web-router", outputsOf(inputs), inputs);
+    expect(updated.outs?.pid).toBe(router?.pid);
+    expect((await readProcessRecord(supervisorPidFile()))?.pid).toBe(supervisor?.pid);
+  });
+
+  it("is restarted by its supervisor when killed, keeping the active colour and its upstream", async () => {
     const admin = { adminPort: inputs.adminPort };
     await setRouterUpstream(admin, "green", "http://127.0.0.1:39999");
     await switchRouter(admin, "green");
     const before = await readProcessRecord(pidFile());
-    const updated = await ops.update(project.dir, "web-router", outputsOf(inputs), inputs);
-    expect(updated.outs?.pid).not.toBe(before?.pid);
-    expect(before && isRunning(before)).toBe(false);
+    if (!before) throw new Error("no pid file");
+    process.kill(before.pid, "SIGKILL");
+    await waitUntil("the supervisor to start the router again", async () => {
+      const now = await readProcessRecord(pidFile());
+      return (
+        now !== undefined && now.pid !== before.pid && isRunning(now) && (await portAccepts(inputs.adminPort))
+      );
+    });
     const status = await getRouterStatus(admin);
     expect(status.active).toBe("green");
     expect(status.upstreams.green).toBe("http://127.0.0.1:39999");
-    const state = JSON.parse(readFileSync(join(project.dir, "router/state.json"), "utf8")) as {
-      active: string;
-    };
-    expect(state.active).toBe("green");
+    const eventsLog = join(project.dir, "events.log");
+    await waitUntil(
+      "the restart's event",
+      async () => existsSync(eventsLog) && readFileSync(eventsLog, "utf8").endsWith("\n"),
+    );
+    const events = readFileSync(eventsLog, "utf8").trim().split("\n");
+    expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({
+      type: "restart",
+      service: "web",
+      process: "router",
+      previousPid: before.pid,
+      outcome: "serving",
+    });
   });
 
-  it("reads a router whose process died as not running", async () => {
+  it("reads a router whose process died as not running; an update starts it and its supervisor", async () => {
+    await stopByPidFile(supervisorPidFile());
     const record = await readProcessRecord(pidFile());
     if (!record) throw new Error("no pid file");
     process.kill(record.pid, "SIGKILL");
     await waitUntil("the router process to exit", () => !isRunning(record));
     const read = await ops.read(project.dir, "web-router", outputsOf(inputs));
     expect(read).toEqual({ id: "web-router", props: outputsOf(inputs, false) });
-    await ops.update(project.dir, "web-router", outputsOf(inputs, false), inputs);
+    const updated = await ops.update(project.dir, "web-router", outputsOf(inputs, false), inputs);
+    expect(updated.outs?.pid).not.toBe(record.pid);
     expect((await getRouterStatus({ adminPort: inputs.adminPort })).active).toBe("green");
+    const supervisor = await readProcessRecord(supervisorPidFile());
+    expect(supervisor && isRunning(supervisor)).toBe(true);
   });
 
-  it("deletes: stops the router and removes its folder", async () => {
+  it("deletes: stops the supervisor, the router and a colour the state does not know, and removes its folder", async () => {
     const record = await readProcessRecord(pidFile());
-    if (!record) throw new Error("no pid file");
+    const supervisor = await readProcessRecord(supervisorPidFile());
+    // A colour whose start was cut short (no restart spec, no resource in the state): only its pid file.
+    const stray = await startDetached({
+      command: [process.execPath, "-e", "setInterval(() => undefined, 1000)"],
+      cwd: project.dir,
+      env: {},
+      logFile: join(project.dir, "services/web/blue/app.log"),
+      pidFile: join(project.dir, "services/web/blue/app.pid.json"),
+    });
+    if (!record || !supervisor) throw new Error("no pid file");
     await ops.delete(project.dir, "web-router", outputsOf(inputs));
     expect(isRunning(record)).toBe(false);
+    expect(isRunning(supervisor)).toBe(false);
+    expect(isRunning(stray)).toBe(false);
+    expect(existsSync(join(project.dir, "services/web/green"))).toBe(false);
     expect(await portAccepts(inputs.port)).toBe(false);
     expect(await portAccepts(inputs.adminPort)).toBe(false);
-    expect(existsSync(join(project.dir, "router"))).toBe(false);
+    expect(existsSync(join(project.dir, routerDir))).toBe(false);
   });
 });

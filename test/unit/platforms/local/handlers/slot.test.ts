@@ -7,9 +7,12 @@ import { type SlotInputs, type SlotOutputs, handlers } from "../../../../../plat
 import {
   isRunning,
   portAccepts,
+  portFreesWithin,
+  portReleaseMs,
   readProcessRecord,
   stopByPidFile,
 } from "../../../../../platforms/local/process-ops";
+import { writePassedGate } from "../../../../../platforms/local/supervision";
 import { type TestProject, freePorts, getJson, testProject, crud } from "./helpers";
 import { waitUntil } from "../../../../wait";
 
@@ -214,6 +217,68 @@ describe("Slot create, read, update and delete", () => {
     expect(existsSync(pidFile())).toBe(false);
     expect(await portAccepts(port)).toBe(false);
   }, 40_000);
+});
+
+describe("Slot started again with a build that passed a gate here", () => {
+  const dir = () => join(project.dir, "slots/blue");
+  const pidFile = () => join(dir(), "app.pid.json");
+
+  // The colours of these tests share one port: the next describe starts green on it.
+  afterAll(async () => {
+    await stopByPidFile(pidFile(), 2000);
+  });
+  const keptGate = async (version: string) =>
+    writePassedGate(dir(), {
+      releaseKey: "CHG-1@1.0.0",
+      digest: project.build("1.0.0").digest,
+      checks: [
+        {
+          name: "version",
+          kind: "technical",
+          method: "GET",
+          path: "/version",
+          expect: { status: 200, version },
+        },
+      ],
+      policy: {
+        consecutiveSuccesses: 2,
+        failureThreshold: 2,
+        intervalMs: 20,
+        timeoutMs: 5000,
+        requestTimeoutMs: 1000,
+      },
+      passedAt: "2026-11-22T10:00:00.000Z",
+    });
+
+  it("is judged by that gate again, and only then gets a restart spec for the supervisor", async () => {
+    await ops.create(project.dir, inputs("1.0.0"));
+    await keptGate("1.0.0");
+    const before = await readProcessRecord(pidFile());
+    const updated = await ops.update(project.dir, "web-blue", outputsOf(inputs("1.0.0")), inputs("1.0.0"));
+    expect(updated.outs.pid).not.toBe(before?.pid);
+    expect(JSON.parse(readFileSync(join(dir(), "restart.json"), "utf8"))).toMatchObject({
+      cwd: join(dir(), "app"),
+      port,
+      env: { PORT: String(port), GREETING: "hi" },
+    });
+  });
+
+  it("is stopped when it fails that gate, and left without a spec or a restart spec", async () => {
+    await keptGate("9.9.9");
+    await expect(
+      ops.update(project.dir, "web-blue", outputsOf(inputs("1.0.0")), inputs("1.0.0")),
+    ).rejects.toThrow("the blue colour of web was started again with 1.0.0 but failed its gate");
+    expect(existsSync(pidFile())).toBe(false);
+    expect(await portFreesWithin(port, portReleaseMs)).toBe(true);
+    expect(existsSync(join(dir(), "spec.json"))).toBe(false);
+    expect(existsSync(join(dir(), "restart.json"))).toBe(false);
+  });
+
+  it("forgets a gate passed by another build, which waits for its release's gate", async () => {
+    await ops.create(project.dir, inputs("2.0.0"));
+    expect(existsSync(join(dir(), "gate.json"))).toBe(false);
+    expect(existsSync(join(dir(), "restart.json"))).toBe(true);
+  });
 });
 
 describe("Slot with secret variables", () => {

@@ -7,6 +7,7 @@ import {
   RouterConflictError,
   RouterInputError,
   drainBodySchema,
+  fallbackRoute,
   initialRouterState,
   otherColor,
   parseRouterState,
@@ -14,6 +15,7 @@ import {
   readRouterState,
   removeUpstream,
   routeFor,
+  setHeld,
   setMaintenance,
   setUpstream,
   switchBodySchema,
@@ -159,6 +161,45 @@ describe("routeFor", () => {
         message: "soon",
         retryAfterSeconds: 30,
       },
+    );
+  });
+});
+
+describe("held colours (restarted, not yet gated again)", () => {
+  // Blue served, then green: blue is the warm fallback.
+  const live = switchColor(switchColor(both, "blue").state, "green").state;
+
+  it("send users to the warm colour while the active one is held, and to nobody when none stands by", () => {
+    const held = setHeld(live, "green", true);
+    expect(routeFor(held)).toEqual({ kind: "proxy", color: "blue", url: "http://127.0.0.1:9001" });
+    expect(routeFor(setHeld(held, "green", false))).toEqual(routeFor(live));
+    const alone = setHeld({ ...live, fallback: null }, "green", true);
+    expect(routeFor(alone)).toEqual({
+      kind: "no-upstream",
+      message:
+        "service web: active colour green is being restarted and checked again before it serves, " +
+        "and no warm colour stands by",
+    });
+  });
+
+  it("are never a fallback nor switched to", () => {
+    const warmHeld = setHeld(live, "blue", true);
+    expect(fallbackRoute(live)).toEqual({ color: "blue", url: "http://127.0.0.1:9001" });
+    expect(fallbackRoute(warmHeld)).toBeUndefined();
+    expect(routeFor(setHeld(warmHeld, "green", true))).toMatchObject({ kind: "no-upstream" });
+    expect(() => switchColor(warmHeld, "blue")).toThrow(
+      new RouterConflictError(
+        "cannot switch to blue: its process was restarted and has not passed its gate again yet",
+      ),
+    );
+  });
+
+  it("holding twice keeps one entry, and the state file accepts it", () => {
+    const twice = setHeld(setHeld(live, "blue", true), "blue", true);
+    expect(twice.held).toEqual(["blue"]);
+    expect(parseRouterState(twice, "test").held).toEqual(["blue"]);
+    expect(() => parseRouterState({ ...twice, held: ["red"] }, "test")).toThrow(
+      'invalid router state in test: held.0: expected "blue" or "green"',
     );
   });
 });
