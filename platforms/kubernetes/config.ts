@@ -63,6 +63,57 @@ const kubernetesServiceSchema = z.strictObject({
   backup: backupSchema.optional(),
 });
 
+const labelKey = z
+  .string()
+  .regex(
+    /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+    "expected a label key such as kubernetes.io/hostname",
+  )
+  .max(316, "expected at most 316 characters");
+
+const labelValueSchema = z
+  .string()
+  .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "expected a label value: letters, digits, - _ .")
+  .max(63, "expected at most 63 characters");
+
+const tolerationSchema = z
+  .strictObject({
+    key: labelKey.optional(),
+    operator: z.enum(["Exists", "Equal"]).default("Equal"),
+    value: labelValueSchema.optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+  })
+  .refine((t) => t.operator !== "Equal" || t.key !== undefined, {
+    message: "expected a key when operator is Equal (only Exists may match every taint)",
+  })
+  .refine((t) => t.operator !== "Exists" || t.value === undefined, {
+    message: "expected no value when operator is Exists",
+  });
+
+/**
+ * Where the stack's pods run: every pod it makes (each colour's, the gate, verification, backup,
+ * migration and notification Jobs') gets these, so a release and the Jobs that judge it land on
+ * the same nodes.
+ */
+const schedulingSchema = z.strictObject({
+  nodeSelector: z
+    .record(z.string(), labelValueSchema)
+    .superRefine((selector, ctx) => {
+      // Checked here rather than as the record's key schema, whose error would not say what a key is.
+      for (const key of Object.keys(selector)) {
+        if (!labelKey.safeParse(key).success) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: "expected a label key such as kubernetes.io/hostname",
+          });
+        }
+      }
+    })
+    .optional(),
+  tolerations: z.array(tolerationSchema).optional(),
+});
+
 export const kubernetesConfigSchema = z.strictObject({
   /** The namespace every object of the stack lives in (it must exist, or set createNamespace). */
   namespace: dnsLabel,
@@ -82,6 +133,8 @@ export const kubernetesConfigSchema = z.strictObject({
   renderYamlToDirectory: z.string().min(1).optional(),
   /** The image that runs gates, verification and webhook notifications (Node.js 22, pinned). */
   runnerImage: pinnedImage,
+  /** The node selector and tolerations of every pod the stack makes; unset leaves the scheduler's choice. */
+  scheduling: schedulingSchema.optional(),
   services: z
     .record(
       z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a lowercase service name"),
@@ -92,6 +145,7 @@ export const kubernetesConfigSchema = z.strictObject({
 
 export type KubernetesConfig = z.infer<typeof kubernetesConfigSchema>;
 export type KubernetesServiceConfig = z.infer<typeof kubernetesServiceSchema>;
+export type KubernetesScheduling = z.infer<typeof schedulingSchema>;
 export type KubernetesBackupConfig = z.infer<typeof backupSchema>;
 
 /** Validates `shipgate:kubernetes`, naming each key that is wrong and what was expected. */

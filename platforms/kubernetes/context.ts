@@ -87,6 +87,21 @@ export class KubernetesContext {
     );
   }
 
+  /** The node selector and tolerations every pod of the stack carries (shipgate:kubernetes.scheduling). */
+  podScheduling(): { nodeSelector?: Record<string, string>; tolerations?: Record<string, string>[] } {
+    const { nodeSelector, tolerations } = this.args.config.scheduling ?? {};
+    return {
+      ...(nodeSelector ? { nodeSelector } : {}),
+      ...(tolerations
+        ? {
+            tolerations: tolerations.map((t) =>
+              Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)),
+            ),
+          }
+        : {}),
+    };
+  }
+
   /** shipgate:kubernetes.kubeconfig as an absolute path (the provider takes a path or contents). */
   private kubeconfigPath(): string | undefined {
     const { kubeconfig } = this.args.config;

@@ -54,6 +54,7 @@ export function runnerJob(
         template: {
           metadata: { labels, annotations: marks },
           spec: {
+            ...context.podScheduling(),
             restartPolicy: "Never",
             ...(args.serviceAccount ? { serviceAccountName: args.serviceAccount } : {}),
             containers: [
@@ -128,6 +129,7 @@ export function imageJob(
         template: {
           metadata: { labels, annotations: marks },
           spec: {
+            ...context.podScheduling(),
             restartPolicy: "Never",
             containers: [
               {

@@ -18,6 +18,7 @@ import type { FetchImpl } from "../../contract";
 import { gateTask, switchBack, verifyTask, type RunnerResult } from "../../platforms/kubernetes/runner/main";
 import { apiRequest, clusterPorts, down, up } from "../../scripts/lib/cluster.mjs";
 import { root } from "../../scripts/lib/engine.mjs";
+import type { Manifest } from "../../release";
 import { approve, approvers, exampleManifest, trustedKeys } from "../unit/policies/fixtures";
 import { createThrowawayStack, policyPackPath, type ThrowawayStack } from "./harness";
 
@@ -136,10 +137,12 @@ function taskOf(pod: KubeObject): Record<string, unknown> {
  */
 export async function whileJobsRun<T>(
   namespace: string,
-  decide: Decide,
+  decide: Decide | null,
   work: () => Promise<T>,
 ): Promise<{ result: T; decided: Decision[] }> {
   const decided: Decision[] = [];
+  // Pods that really run (the real node) end on their own: nothing to answer.
+  if (decide === null) return { result: await work(), decided };
   let settled = false;
   const running = work().finally(() => {
     settled = true;
@@ -251,24 +254,38 @@ const { tara, bea, carl } = approvers;
 export interface KubernetesStack extends ThrowawayStack {
   /** The stack's namespace: its own name, so KWOK waits for the test's word on its Jobs. */
   readonly namespace: string;
-  /** Releases a staging manifest (`1.0.0`, `1.1.0`), approved, with `up --refresh` and the policy pack. */
+  /**
+   * Releases a manifest (`1.0.0`, `1.1.0`: the staging ones unless the stack was made with its own),
+   * approved, with `up --refresh` and the policy pack. `decide` answers KWOK's Job pods; null when
+   * the Jobs' pods really run.
+   */
   release(
     version: string,
-    decide: Decide,
+    decide: Decide | null,
     onEvent?: (event: EngineEvent) => void,
   ): Promise<{ up: UpResult; decided: Decision[] }>;
   /** The same for a release that must fail: the error it failed with (a success fails the test). */
-  releaseFailure(version: string, decide: Decide): Promise<{ error: Error; decided: Decision[] }>;
+  releaseFailure(version: string, decide: Decide | null): Promise<{ error: Error; decided: Decision[] }>;
   /** `preview` of a staging manifest (no refresh), with the policy pack. */
   preview(version: string): Promise<PreviewResult>;
+}
+
+export interface KubernetesStackOptions {
+  /** Merged over the staging stack's `shipgate:kubernetes` (the namespace is always the stack's). */
+  readonly kubernetes?: Record<string, unknown>;
+  /** Replaces the staging stack's `shipgate:services`. */
+  readonly services?: Record<string, unknown>;
+  /** The manifest of a version, before approval; the staging manifests by default. */
+  readonly manifest?: (version: string) => Manifest;
 }
 
 /**
  * A throwaway stack with the staging stack's config (`shipgate:kubernetes`, `shipgate:services`), in
  * namespace `<stack name>` (created by the program), on the local cluster's kubeconfig. Manifests
- * are the staging ones, signed by the fixtures' approvers, whom the stack's policy config trusts.
+ * are the staging ones (or `options.manifest`'s), signed by the fixtures' approvers, whom the
+ * stack's policy config trusts.
  */
-export async function createKubernetesStack(): Promise<KubernetesStack> {
+export async function createKubernetesStack(options: KubernetesStackOptions = {}): Promise<KubernetesStack> {
   const throwaway = await createThrowawayStack("e2e");
   const { stack, name } = throwaway;
   const namespace = name;
@@ -286,18 +303,23 @@ export async function createKubernetesStack(): Promise<KubernetesStack> {
   await stack.setAllConfig({
     "shipgate:platform": { value: "kubernetes" },
     "shipgate:kubernetes": {
-      value: JSON.stringify({ ...(staging.config["shipgate:kubernetes"] as object), namespace }),
+      value: JSON.stringify({
+        ...(staging.config["shipgate:kubernetes"] as object),
+        ...options.kubernetes,
+        namespace,
+      }),
     },
-    "shipgate:services": { value: JSON.stringify(staging.config["shipgate:services"]) },
+    "shipgate:services": {
+      value: JSON.stringify(options.services ?? staging.config["shipgate:services"]),
+    },
     // Not a development stack: the program itself verifies the approvals against these keys too.
     "shipgate:policyConfig": { value: policyConfig },
   });
   const useManifest = async (version: string) => {
-    const manifest = approve(exampleManifest(`releases/staging/sample-app-${version}.yaml`), [
-      tara,
-      bea,
-      carl,
-    ]);
+    const unsigned = options.manifest
+      ? options.manifest(version)
+      : exampleManifest(`releases/staging/sample-app-${version}.yaml`);
+    const manifest = approve(unsigned, [tara, bea, carl]);
     const file = `.shipgate/${name}/manifests/sample-app-${version}.yaml`;
     // JSON is YAML 1.2: the program reads it as the manifest's own YAML.
     writeFileSync(join(root, file), JSON.stringify(manifest, null, 2));

@@ -320,6 +320,45 @@ export async function notifyTask(raw: unknown, webhookUrl: string | undefined): 
   };
 }
 
+/** How long a Job waits for its Service to be routed before its first probe. */
+export const routeWaitMs = 30_000;
+
+/**
+ * Waits until `url` answers anything at all (any HTTP status), at most `waitMs`. A Service that was
+ * just created or re-pointed is routed a moment later (the node's proxy writes its rules after the
+ * API server holds the Service and its endpoints); a probe before that fails at the network, and the
+ * gate would count the cluster's delay against the build. This judges nothing: whatever answers, or
+ * nothing after the wait, the probe loop then runs and the contract's judge decides as always.
+ */
+export async function awaitRoute(
+  url: string,
+  waitMs = routeWaitMs,
+  probe: FetchImpl = fetch,
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<boolean> {
+  const until = Date.now() + waitMs;
+  let last = "";
+  for (;;) {
+    try {
+      const answer = await probe(url, { signal: AbortSignal.timeout(2000) });
+      await answer.body?.cancel();
+      return true;
+    } catch (error) {
+      const reason =
+        error instanceof Error
+          ? String((error as Error & { cause?: unknown }).cause ?? error)
+          : String(error);
+      if (reason !== last) log(`waiting for ${url} to be routed: ${reason}`);
+      last = reason;
+    }
+    if (Date.now() >= until) {
+      log(`${url} is still not routed after ${waitMs / 1000}s; probing anyway`);
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 function fail(message: string): void {
   process.stderr.write(`${message}\n`);
   try {
@@ -349,8 +388,13 @@ export async function main(kind: string | undefined, env: NodeJS.ProcessEnv = pr
       `no failure record can be written: ${error instanceof Error ? error.message : String(error)}\n`,
     );
   }
-  if (kind === "gate") result = await gateTask(raw, webhookUrl ? { webhookUrl } : {}, failure);
-  else if (kind === "verify") {
+  if (kind === "gate") {
+    const target = (raw as { target?: unknown } | null)?.target;
+    if (typeof target === "string") await awaitRoute(target);
+    result = await gateTask(raw, webhookUrl ? { webhookUrl } : {}, failure);
+  } else if (kind === "verify") {
+    const url = (raw as { url?: unknown } | null)?.url;
+    if (typeof url === "string") await awaitRoute(url);
     result = await verifyTask(raw, {
       switchBack,
       ...(webhookUrl ? { webhookUrl } : {}),

@@ -83,6 +83,7 @@ export function slot(
               : {}),
           },
           spec: {
+            ...context.podScheduling(),
             containers: [
               {
                 name: service,
@@ -105,13 +106,16 @@ export function slot(
                   ...(dataClaim ? [{ name: "DATA_DIR", value: "/data" }] : []),
                 ],
                 resources: kube.resources,
-                // Readiness is the gate's health check, at the gate's pace: a pod serves only
-                // after as many successes in a row as the gate wants.
+                // Ready means the process accepts connections, so no Service sends a request to
+                // a pod still starting. Whether the build is healthy is the gate's judgement (the
+                // contract's, in the gate Job), not the kubelet's: a readiness probe on healthPath
+                // would keep a broken build from ever being Ready, and the provider's rollout wait
+                // would then fail the release minutes later with a timeout instead of the gate's
+                // reason. Users stay on the previous colour either way; the gate says why.
                 readinessProbe: {
-                  httpGet: { path: settings.healthPath, port: "http" },
+                  tcpSocket: { port: "http" },
                   periodSeconds: seconds(settings.gate.intervalMs),
                   timeoutSeconds: seconds(settings.maxLatencyMs),
-                  successThreshold: settings.gate.consecutiveSuccesses,
                   failureThreshold: settings.gate.failureThreshold,
                 },
                 ...(dataClaim ? { volumeMounts: [{ name: "data", mountPath: "/data" }] } : {}),

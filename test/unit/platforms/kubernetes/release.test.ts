@@ -65,14 +65,19 @@ function cluster(
   });
 }
 
-async function release(version: string, reader: ClusterReader, fail?: (name: string) => boolean) {
+async function release(
+  version: string,
+  reader: ClusterReader,
+  fail?: (name: string) => boolean,
+  config = kubeConfig,
+) {
   const mocks = await installK8sMocks("staging", fail);
   const manifestPath = `releases/staging/sample-app-${version}.yaml`;
   const check = loadManifestFile(join(root, manifestPath));
   if (!check.ok) throw new Error(`${manifestPath} is not valid`);
   const platform = new KubernetesPlatform({
     projectDir: root,
-    config: kubeConfig,
+    config,
     services: settings.services,
     reader,
   });
@@ -132,11 +137,11 @@ function deployment(color: Color, version: string) {
                 requests: { cpu: "50m", memory: "32Mi" },
                 limits: { cpu: "200m", memory: "64Mi" },
               },
+              // Ready when it accepts connections; whether it is healthy is the gate's call.
               readinessProbe: {
-                httpGet: { path: "/health", port: "http" },
+                tcpSocket: { port: "http" },
                 periodSeconds: 1,
                 timeoutSeconds: 1,
-                successThreshold: 3,
                 failureThreshold: 3,
               },
             },
@@ -220,6 +225,54 @@ function sorted(list: string[]): string[] {
 }
 
 describe("the kubernetes platform's releases", () => {
+  it("puts every pod of the stack where shipgate:kubernetes.scheduling says: each colour and every Job", async () => {
+    const scheduling = {
+      nodeSelector: { "kubernetes.io/hostname": "shipgate-node" },
+      tolerations: [{ key: "shipgate.dev/real-node", operator: "Exists" }],
+    };
+    const config = parseKubernetesConfig({
+      ...(stackYaml.config["shipgate:kubernetes"] as object),
+      scheduling,
+    });
+    const mocks = await release("1.0.0", cluster(null, {}), undefined, config);
+    const pods = mocks.registrations.filter(
+      (r) => r.type === "kubernetes:apps/v1:Deployment" || r.type === "kubernetes:batch/v1:Job",
+    );
+    expect(pods.map((r) => r.name).sort()).toEqual([
+      "sample-app-blue",
+      "sample-app-gate-checks",
+      "sample-app-verify-bake",
+    ]);
+    for (const pod of pods) {
+      const template = (pod.inputs as { spec: { template: { spec: Record<string, unknown> } } }).spec
+        .template;
+      expect({
+        name: pod.name,
+        nodeSelector: template.spec["nodeSelector"],
+        tolerations: template.spec["tolerations"],
+      }).toEqual({
+        name: pod.name,
+        ...scheduling,
+      });
+    }
+  });
+
+  it("refuses scheduling settings that would not mean what they say, naming the field", () => {
+    const base = stackYaml.config["shipgate:kubernetes"] as object;
+    expect(() =>
+      parseKubernetesConfig({ ...base, scheduling: { tolerations: [{ operator: "Equal", value: "x" }] } }),
+    ).toThrow("shipgate:kubernetes.scheduling.tolerations.0: expected a key when operator is Equal");
+    expect(() =>
+      parseKubernetesConfig({
+        ...base,
+        scheduling: { tolerations: [{ key: "a", operator: "Exists", value: "x" }] },
+      }),
+    ).toThrow("shipgate:kubernetes.scheduling.tolerations.0: expected no value when operator is Exists");
+    expect(() =>
+      parseKubernetesConfig({ ...base, scheduling: { nodeSelector: { "bad key!": "x" } } }),
+    ).toThrow("shipgate:kubernetes.scheduling.nodeSelector.bad key!: expected a label key");
+  });
+
   it("the provider and kubectl use the stack's kubeconfig, resolved against the project", async () => {
     const asked: Parameters<ClusterReader>[0][] = [];
     const reader: ClusterReader = (args) => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VerificationReport } from "../../../../contract";
 import { parseDeploymentRecord } from "../../../../contract";
 import {
+  awaitRoute,
   type FailureTask,
   gateTask,
   main,
@@ -302,6 +303,35 @@ describe("the runner's notification task", () => {
     await expect(notifyTask({ stage: "party" }, undefined)).rejects.toThrow(
       /stage: expected one of starting/,
     );
+  });
+});
+
+describe("awaitRoute: a Job's wait for its Service to be routed", () => {
+  it("waits through network errors until anything answers, even a 500, and logs each new reason once", async () => {
+    const logged: string[] = [];
+    let asked = 0;
+    const probe = async () => {
+      asked += 1;
+      if (asked <= 3)
+        throw new Error("fetch failed", { cause: new Error("connect EHOSTUNREACH 10.96.0.9:8080") });
+      return new Response("broken", { status: 500 });
+    };
+    await expect(awaitRoute("http://preview:8080", 10_000, probe, (line) => logged.push(line))).resolves.toBe(
+      true,
+    );
+    expect(asked).toBe(4);
+    expect(logged).toEqual([
+      "waiting for http://preview:8080 to be routed: Error: connect EHOSTUNREACH 10.96.0.9:8080",
+    ]);
+  });
+
+  it("gives up after its wait and says so, leaving the verdict to the probe loop", async () => {
+    const logged: string[] = [];
+    const probe = () => Promise.reject(new Error("fetch failed", { cause: new Error("ENOTFOUND") }));
+    await expect(awaitRoute("http://preview:8080", 0, probe, (line) => logged.push(line))).resolves.toBe(
+      false,
+    );
+    expect(logged.at(-1)).toBe("http://preview:8080 is still not routed after 0s; probing anyway");
   });
 });
 
