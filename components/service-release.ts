@@ -3,7 +3,7 @@
 // post-promotion verification. The Release component keeps the order of the whole release and calls
 // this once per service; what it returns is all the record and the stack's outputs need.
 import * as pulumi from "@pulumi/pulumi";
-import { SecretValues, secretFingerprint, type ServiceSettings } from "../contract";
+import { SecretValues, secretFingerprint, type ServiceResult, type ServiceSettings } from "../contract";
 import type { Manifest } from "../release";
 import { Backup } from "./backup";
 import { BlueGreenService } from "./blue-green-service";
@@ -21,19 +21,6 @@ export interface ServiceOutcome {
   readonly activeColor: pulumi.Output<string>;
   readonly version: string;
   readonly plan: ColorPlan;
-}
-
-/** What happened to one service, as the deployment record keeps it. */
-export interface ServiceResult {
-  readonly backup: { readonly id: string; readonly digest: string; readonly at: string } | null;
-  readonly gate: { readonly verdict: "passed"; readonly rounds: number | null; readonly at: string };
-  readonly switchedAt: string;
-  readonly verification: {
-    readonly verdict: "passed";
-    readonly errorRate: number | null;
-    readonly p95LatencyMs: number | null;
-    readonly at: string;
-  };
 }
 
 export interface ServiceRelease {

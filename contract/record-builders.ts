@@ -165,6 +165,12 @@ export interface ServiceSteps {
   };
 }
 
+/** A service's step outputs as the program hands them to the record step: each gate passed. */
+export interface ServiceResult extends ServiceSteps {
+  readonly gate: ServiceSteps["gate"] & { readonly verdict: "passed" };
+  readonly verification: ServiceSteps["verification"] & { readonly verdict: "passed" };
+}
+
 /**
  * The record of a release whose every step passed, written as its last step (`date`); validated.
  * The first service's colours and backup stand for the release's.

@@ -2,23 +2,10 @@
 // a Markdown object in the records bucket (versioned, kept when the stack moves on). Deleting the
 // resource keeps the objects: records are documentation.
 import type { Color } from "../names";
-import { type DeploymentRecord, succeededRecord } from "../../../contract";
+import { type DeploymentRecord, type ServiceResult, succeededRecord } from "../../../contract";
 import type { AwsTarget } from "../ops/clients";
 import { storeRecord } from "../ops/record";
 import type { StepHandlers } from "../provider";
-
-/** What happened to one service during the release (outputs of its steps). */
-export interface ServiceResult {
-  readonly backup: { readonly id: string; readonly digest: string; readonly at: string } | null;
-  readonly gate: { readonly verdict: "passed"; readonly rounds: number | null; readonly at: string };
-  readonly switchedAt: string;
-  readonly verification: {
-    readonly verdict: "passed";
-    readonly errorRate: number | null;
-    readonly p95LatencyMs: number | null;
-    readonly at: string;
-  };
-}
 
 export interface RecordInputs {
   readonly aws: AwsTarget;

@@ -3,23 +3,10 @@
 // deleting the resource keeps the files.
 import { join, relative } from "node:path";
 import type { Color } from "../../../components/platform";
-import { type ProbeTrigger, succeededRecord } from "../../../contract";
+import { type ProbeTrigger, type ServiceResult, succeededRecord } from "../../../contract";
 import type { LocalHandlers } from "../provider-factory";
 import { type DeploymentRecord, parseDeploymentRecord, writeRecord } from "../record-ops";
 import { pruneBackups } from "./backup";
-
-/** What happened to one service during the release (outputs of its steps). */
-export interface ServiceResult {
-  readonly backup: { readonly id: string; readonly digest: string; readonly at: string } | null;
-  readonly gate: { readonly verdict: "passed"; readonly rounds: number; readonly at: string };
-  readonly switchedAt: string;
-  readonly verification: {
-    readonly verdict: "passed";
-    readonly errorRate: number;
-    readonly p95LatencyMs: number | null;
-    readonly at: string;
-  };
-}
 
 export interface RecordOutcome {
   readonly outcome: DeploymentRecord["outcome"];
