@@ -16,6 +16,12 @@ export interface BackupInputs extends FailingInputs {
 }
 
 export interface BackupOutputs extends BackupInputs {
+  /**
+   * The id the release asked for (the `backupId` input). `backupId` is the backup's real id, which
+   * has a `-N` suffix when a backup with the release's id existed already (a rollback to a release
+   * that took one). Absent in states written before it was added.
+   */
+  readonly releaseBackupId?: string;
   readonly digest: string;
   readonly files: number;
   readonly bytes: number;
@@ -46,8 +52,11 @@ export function retentionProtects(ids: readonly string[], current: string, keep:
 
 export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = withFailureRecord("backup", {
   async diff(_projectDir, _id, olds, news) {
+    // The release's id, not the real one: a backup whose id had to be suffixed is still this
+    // release's backup, and a later run of the same release takes no other one.
+    const requested = { ...olds, backupId: olds.releaseBackupId ?? olds.backupId };
     const replaces = (["service", "dataDir", "backupRoot", "backupId"] as const).filter(
-      (k) => olds[k] !== news[k],
+      (k) => requested[k] !== news[k],
     );
     return { changes: replaces.length > 0 || olds.keep !== news.keep, replaces, deleteBeforeReplace: false };
   },
@@ -70,6 +79,7 @@ export const handlers: LocalHandlers<BackupInputs, BackupOutputs> = withFailureR
       outs: {
         ...inputs,
         backupId,
+        releaseBackupId: inputs.backupId,
         digest: result.digest,
         files: result.fileCount,
         bytes: result.bytes,

@@ -70,6 +70,34 @@ describe("Backup diff", () => {
       await handlers.diff("", "id", outputs, { ...inputs, service: "api", dataDir: "d", backupRoot: "b" }),
     ).toEqual({ changes: true, replaces: ["service", "dataDir", "backupRoot"], deleteBeforeReplace: false });
   });
+
+  it("takes no other backup on a later run of a release whose backup id was suffixed (a rollback)", async () => {
+    const suffixed: BackupOutputs = {
+      ...outputs,
+      backupId: "CHG-101-2.0.0-2",
+      releaseBackupId: "CHG-101-2.0.0",
+      path: "backups/web/CHG-101-2.0.0-2",
+    };
+    expect(await handlers.diff("", "id", suffixed, inputs)).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    expect(await handlers.diff("", "id", suffixed, { ...inputs, backupId: "CHG-102-3.0.0" })).toEqual({
+      changes: true,
+      replaces: ["backupId"],
+      deleteBeforeReplace: false,
+    });
+  });
+
+  it("compares a state from before releaseBackupId by its real id (one more backup, then it converges)", async () => {
+    const old: BackupOutputs = { ...outputs, backupId: "CHG-101-2.0.0-2" };
+    expect(await handlers.diff("", "id", old, inputs)).toEqual({
+      changes: true,
+      replaces: ["backupId"],
+      deleteBeforeReplace: false,
+    });
+  });
 });
 
 describe("freeBackupId", () => {
@@ -87,7 +115,13 @@ describe("Backup create and update", () => {
   it("takes a verified backup of the data folder under the release's id", async () => {
     const created = await ops.create(project.dir, inputs);
     expect(created.id).toBe("CHG-101-2.0.0");
-    expect(created.outs).toMatchObject({ ...inputs, files: 2, bytes: 21, path: "backups/web/CHG-101-2.0.0" });
+    expect(created.outs).toMatchObject({
+      ...inputs,
+      releaseBackupId: "CHG-101-2.0.0",
+      files: 2,
+      bytes: 21,
+      path: "backups/web/CHG-101-2.0.0",
+    });
     const verified = await verifyBackup(join(project.dir, "backups/web"), "CHG-101-2.0.0");
     expect(verified).toMatchObject({ ok: true, digest: created.outs.digest, checkedFiles: 2, problems: [] });
   });
@@ -96,6 +130,7 @@ describe("Backup create and update", () => {
     const again = await ops.create(project.dir, inputs);
     expect(again.id).toBe("CHG-101-2.0.0-2");
     expect(again.outs.backupId).toBe("CHG-101-2.0.0-2");
+    expect(again.outs.releaseBackupId).toBe("CHG-101-2.0.0");
     expect(again.outs.path).toBe("backups/web/CHG-101-2.0.0-2");
   });
 
