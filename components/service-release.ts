@@ -200,6 +200,15 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
     );
   }
 
+  const migrations = (component.database?.migrations ?? []).map((m) => m.id);
+  // A routing change: the candidate already runs this build (a rollback to the warm colour), and no
+  // step of the release changes data (no migration, no restore). Then the backup and the gate
+  // against the candidate do not wait for each other: the gate only reads from a colour that runs
+  // anyway (as users write to the live colour while any backup is taken), and the switch waits for
+  // both, so the data is still backed up before users reach another version.
+  const routingOnly = plan.reuse && migrations.length === 0 && !args.restoreBackup;
+  const beforeBackup = [...after];
+
   // A stateful service is backed up before anything changes its data.
   const backup = settings.stateful
     ? new Backup(
@@ -232,7 +241,6 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
     );
   }
 
-  const migrations = (component.database?.migrations ?? []).map((m) => m.id);
   const service = new BlueGreenService(
     component.name,
     {
@@ -245,7 +253,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       ...(backup ? { backupId: backup.backupId } : {}),
       secretsFor: (spec) => slotSecrets(spec, component.name, args.stack, secretValues),
     },
-    { parent, dependsOn: after },
+    { parent, dependsOn: routingOnly ? beforeBackup : after },
   );
   const checks = releaseChecks({
     service: component.name,
@@ -278,7 +286,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       target: service.candidateUrl,
       warmWindowMinutes: settings.warmWindowMinutes,
     },
-    { parent, dependsOn: [gate] },
+    { parent, dependsOn: routingOnly && backup ? [gate, backup] : [gate] },
   );
   const verification = new PostPromotionVerification(
     `${component.name}-verify`,

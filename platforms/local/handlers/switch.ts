@@ -48,9 +48,16 @@ export async function noteSwitch(
 
 async function route(projectDir: string, inputs: SwitchInputs): Promise<SwitchOutputs> {
   const router = { adminPort: inputs.adminPort };
-  await setRouterUpstream(router, inputs.color, inputs.target);
+  // Each change the router accepts is written to its state file before it answers; a change that
+  // would leave the state as it is (a rollback to a warm colour whose address the router knows, no
+  // maintenance response up) is not sent. Only this release's own steps before the switch change
+  // upstreams and maintenance, so what the router said a moment ago still holds.
+  const before = await getRouterStatus(router);
+  if (before.upstreams[inputs.color] !== inputs.target) {
+    await setRouterUpstream(router, inputs.color, inputs.target);
+  }
   const result = await switchRouter(router, inputs.color);
-  await setRouterMaintenance(router, { enabled: false });
+  if (before.maintenance.enabled) await setRouterMaintenance(router, { enabled: false });
   const switchedAt = await noteSwitch(projectDir, inputs.switchFile, result);
   return { ...inputs, active: result.active, previous: result.previous, switchedAt };
 }

@@ -101,6 +101,7 @@ function failureInputs(
   release: { changeId: string; version: string; key: string },
   candidate: "blue" | "green",
   served: { version: string; color: "blue" | "green" } | null,
+  restarts = true,
 ): Record<string, unknown> {
   return {
     failure: {
@@ -109,7 +110,7 @@ function failureInputs(
       record: inputsOf("sample-app-verify-bake")["record"],
       served,
       candidate,
-      restarts: true,
+      restarts,
       recordsDir: `${workDir}/records`,
       notificationsLog: `${workDir}/notifications.log`,
       adminPort: 31003,
@@ -239,6 +240,54 @@ describe("a release on the local platform", () => {
     });
     expect(inputsOf("sample-app-gate-checks")["target"]).toBe("http://127.0.0.1:31002");
     expect(inputsOf("sample-app-verify-bake")).toMatchObject({ promoted: "green", rollbackTo: "blue" });
+  });
+
+  it("rollback to blue, warm with v1: the backup and blue's gate run side by side, the switch waits for both", async () => {
+    running("green", { blue: v1, green: v2 });
+    await release(v1);
+    const start = "release-anchor-evidence, release-announce-send";
+    const gated = "sample-app-blue, sample-app-green, sample-app-router";
+    // Registrations of the two branches interleave: the order is in the dependencies.
+    expect(localSteps().sort()).toEqual(
+      [
+        `${local("Notification")} release-announce-send <- release-announce after [release-anchor-evidence]`,
+        `${local("Backup")} sample-app-backup-data <- sample-app-backup after [${start}]`,
+        `${local("Router")} sample-app-router <- sample-app after [${start}]`,
+        `${local("Slot")} sample-app-green <- sample-app after [${start}]`,
+        `${local("Slot")} sample-app-blue <- sample-app after [${start}, sample-app-router]`,
+        `${local("Gate")} sample-app-gate-checks <- sample-app-gate after [${gated}]`,
+        `${local("Switch")} sample-app-switch-route <- sample-app-switch after [sample-app-backup-data, sample-app-blue, sample-app-gate-checks]`,
+        `${local("Verification")} sample-app-verify-bake <- sample-app-verify after [sample-app-router, sample-app-switch-route]`,
+        `${local("Record")} release-record-write <- release-record after [sample-app-backup-data, sample-app-gate-checks, sample-app-switch-route, sample-app-verify-bake]`,
+        `${local("Notification")} release-complete-send <- release-complete after [release-record-write]`,
+      ].sort(),
+    );
+    // Blue is not started anew: the failure context says so.
+    const failure = failureInputs(
+      { changeId: "CHG-100", version: "1.0.0", key: "CHG-100@1.0.0" },
+      "blue",
+      { version: "2.0.0", color: "green" },
+      false,
+    );
+    expect(inputsOf("sample-app-backup-data")).toEqual({
+      service: "sample-app",
+      dataDir: `${workDir}/data/sample-app`,
+      backupRoot: `${workDir}/backups/sample-app`,
+      backupId: "CHG-100-1.0.0",
+      keep: 5,
+      ...failure,
+    });
+    expect(inputsOf("sample-app-switch-route")).toEqual({
+      service: "sample-app",
+      releaseKey: "CHG-100@1.0.0",
+      adminPort: 31003,
+      color: "blue",
+      target: "http://127.0.0.1:31001",
+      warmWindowMinutes: 60,
+      switchFile: `${service}/switch.json`,
+      ...failure,
+    });
+    expect(inputsOf("sample-app-verify-bake")).toMatchObject({ promoted: "blue", rollbackTo: "green" });
   });
 
   it("recreate: the maintenance window stops the live colour by its pid file", async () => {

@@ -317,13 +317,24 @@ describe("a rollback (v2 live on green, v1 still warm on blue)", () => {
 
   it("re-declares blue exactly as it runs (a routing change, no redeploy) and keeps green warm", async () => {
     const { release: component } = await release(v1, running);
-    expect(shapeOf(mocks.registrations).slice(head.length + backup.length)).toEqual([
-      `shipgate:deploy:BlueGreenService sample-app <- release after [${serviceDeps}]`,
-      `fake:step:router sample-app-router <- sample-app after [${serviceDeps}]`,
-      `fake:step:slot sample-app-green <- sample-app after [${serviceDeps}]`,
-      `fake:step:slot sample-app-blue <- sample-app after [${serviceDeps}, sample-app-router]`,
-      ...tail("blue", "sample-app-blue, sample-app-green, sample-app-router"),
-    ]);
+    // The backup and the gate against blue run side by side; the switch waits for both. Their
+    // registrations interleave, so the order is in the dependencies (sorted here), not the list.
+    const gated = "sample-app-blue, sample-app-green, sample-app-router";
+    expect(shapeOf(mocks.registrations).slice(0, head.length)).toEqual(head);
+    expect(shapeOf(mocks.registrations).slice(head.length).sort()).toEqual(
+      [
+        ...backup,
+        `shipgate:deploy:BlueGreenService sample-app <- release after [${startDeps}]`,
+        `fake:step:router sample-app-router <- sample-app after [${startDeps}]`,
+        `fake:step:slot sample-app-green <- sample-app after [${startDeps}]`,
+        `fake:step:slot sample-app-blue <- sample-app after [${startDeps}, sample-app-router]`,
+        `shipgate:gate:HealthGate sample-app-gate <- release after [${gated}]`,
+        `fake:step:gate sample-app-gate-checks <- sample-app-gate after [${gated}]`,
+        "shipgate:traffic:TrafficSwitch sample-app-switch <- release after [sample-app-backup-data, sample-app-gate-checks]",
+        "fake:step:trafficSwitch sample-app-switch-route <- sample-app-switch after [sample-app-backup-data, sample-app-gate-checks]",
+        ...tail("blue", gated).slice(4),
+      ].sort(),
+    );
     expect(inputsOf("sample-app-blue")["spec"]).toEqual(running.slots.blue);
     expect(inputsOf("sample-app-green")["spec"]).toEqual(running.slots.green);
     expect(component.services["sample-app"]?.plan).toEqual({
@@ -337,6 +348,22 @@ describe("a rollback (v2 live on green, v1 still warm on blue)", () => {
     const draft = inputsOf("sample-app-verify-bake")["record"] as { changes: { services: unknown[] } };
     expect(draft.changes.services).toEqual([
       { service: "sample-app", version: "1.0.0", color: "blue", previousColor: "green", restarted: false },
+    ]);
+  });
+});
+
+describe("a roll forward to a warm build that migrates (v1 live on blue, v2 still warm on green)", () => {
+  it("backs up before the service as any release that changes data: the migration waits for the backup", async () => {
+    await release(v2, { active: "blue", slots: { blue: sampleBuild(v1), green: sampleBuild(v2) } });
+    expect(shapeOf(mocks.registrations).slice(head.length, head.length + backup.length + 4)).toEqual([
+      ...backup,
+      `shipgate:deploy:BlueGreenService sample-app <- release after [${serviceDeps}]`,
+      `fake:step:router sample-app-router <- sample-app after [${serviceDeps}]`,
+      `fake:step:slot sample-app-blue <- sample-app after [${serviceDeps}]`,
+      `fake:step:migration sample-app-migrate <- sample-app after [${serviceDeps}, sample-app-router]`,
+    ]);
+    expect(registered(mocks.registrations, "sample-app-switch-route").dependsOn).toEqual([
+      "sample-app-gate-checks",
     ]);
   });
 });

@@ -1,5 +1,12 @@
-// The Switch handler's diff: when the engine routes users again and what replaces it.
-import { describe, expect, it } from "vitest";
+// The Switch handler's diff: when the engine routes users again and what replaces it; and what it
+// asks of a real router (in this process) when it routes.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningRouter, startRouter } from "../../../../../platforms/local/router/server";
+import { setRouterMaintenance } from "../../../../../platforms/local/router/router-client";
+import { initialRouterState, writeRouterState } from "../../../../../platforms/local/router/state";
+import { type TestProject, testProject } from "./helpers";
 import {
   type SwitchInputs,
   type SwitchOutputs,
@@ -61,5 +68,64 @@ describe("Switch diff", () => {
       replaces: ["service"],
       deleteBeforeReplace: false,
     });
+  });
+});
+
+describe("Switch against a router", () => {
+  let project: TestProject;
+  let router: RunningRouter;
+  const lines: string[] = [];
+  const blueUrl = "http://127.0.0.1:31001";
+  const greenUrl = "http://127.0.0.1:31002";
+  /** The router's admin actions since the last call, as "<action> <detail>". */
+  const actions = () => lines.splice(0).map((line) => line.replace(/^\S+ shipgate-router\[web\] /, ""));
+
+  beforeAll(async () => {
+    project = testProject("switch-handler");
+    const stateFile = join(project.dir, "router-state.json");
+    await writeRouterState(stateFile, {
+      ...initialRouterState({ service: "web" }),
+      upstreams: { blue: blueUrl, green: greenUrl },
+      active: "green",
+      fallback: "blue",
+    });
+    router = await startRouter(stateFile, { log: (line) => lines.push(line) });
+    actions();
+  });
+
+  afterAll(async () => {
+    await router?.close();
+    project?.remove();
+  });
+
+  const routeTo = (color: "blue" | "green", target: string) =>
+    handlers.update?.(project.dir, "web-switch", olds(), {
+      ...inputs,
+      adminPort: router.adminPort,
+      switchFile: "switch.json",
+      color,
+      target,
+    });
+
+  it("rolling back to the warm colour whose address the router knows, with no maintenance up, is the switch alone", async () => {
+    const routed = await routeTo("blue", blueUrl);
+    expect(routed?.outs).toMatchObject({ active: "blue", previous: "green" });
+    expect(actions()).toEqual(["switch green -> blue"]);
+    expect(router.state()).toMatchObject({ active: "blue", upstreams: { blue: blueUrl, green: greenUrl } });
+    expect(JSON.parse(readFileSync(join(project.dir, "switch.json"), "utf8"))).toEqual({
+      active: "blue",
+      previous: "green",
+      switchedAt: routed?.outs.switchedAt,
+    });
+  });
+
+  it("registers a new address and lifts a maintenance response when there is one", async () => {
+    await setRouterMaintenance({ adminPort: router.adminPort }, { enabled: true });
+    actions();
+    const moved = "http://127.0.0.1:31012";
+    const routed = await routeTo("green", moved);
+    expect(routed?.outs).toMatchObject({ active: "green", previous: "blue" });
+    expect(actions()).toEqual([`set-upstream green=${moved}`, "switch blue -> green", "maintenance off"]);
+    expect(router.state()).toMatchObject({ active: "green", maintenance: { enabled: false } });
   });
 });
