@@ -98,24 +98,28 @@ describe("Switch against a router", () => {
     project?.remove();
   });
 
-  const routeTo = (color: "blue" | "green", target: string) =>
-    handlers.update?.(project.dir, "web-switch", olds(), {
+  const routeTo = async (color: "blue" | "green", target: string): Promise<SwitchOutputs> => {
+    if (!handlers.update) throw new Error("the switch routes again in place: it has an update");
+    const { outs } = await handlers.update(project.dir, "web-switch", olds(), {
       ...inputs,
       adminPort: router.adminPort,
       switchFile: "switch.json",
       color,
       target,
     });
+    if (!outs) throw new Error("update returned no outputs");
+    return outs as SwitchOutputs;
+  };
 
   it("rolling back to the warm colour whose address the router knows, with no maintenance up, is the switch alone", async () => {
     const routed = await routeTo("blue", blueUrl);
-    expect(routed?.outs).toMatchObject({ active: "blue", previous: "green" });
+    expect(routed).toMatchObject({ active: "blue", previous: "green" });
     expect(actions()).toEqual(["switch green -> blue"]);
     expect(router.state()).toMatchObject({ active: "blue", upstreams: { blue: blueUrl, green: greenUrl } });
     expect(JSON.parse(readFileSync(join(project.dir, "switch.json"), "utf8"))).toEqual({
       active: "blue",
       previous: "green",
-      switchedAt: routed?.outs.switchedAt,
+      switchedAt: routed.switchedAt,
     });
   });
 
@@ -124,7 +128,7 @@ describe("Switch against a router", () => {
     actions();
     const moved = "http://127.0.0.1:31012";
     const routed = await routeTo("green", moved);
-    expect(routed?.outs).toMatchObject({ active: "green", previous: "blue" });
+    expect(routed).toMatchObject({ active: "green", previous: "blue" });
     expect(actions()).toEqual([`set-upstream green=${moved}`, "switch blue -> green", "maintenance off"]);
     expect(router.state()).toMatchObject({ active: "green", maintenance: { enabled: false } });
   });
