@@ -18,7 +18,10 @@ import {
 const port = testPort(21010);
 
 /** The operation the engine did on each local resource of `kind` during an update. */
-function opsOn(events: readonly EngineEvent[], kind: "Slot" | "Restore" | "Switch"): Record<string, string> {
+function opsOn(
+  events: readonly EngineEvent[],
+  kind: "Slot" | "Restore" | "Switch" | "Backup" | "Record",
+): Record<string, string> {
   const ops: Record<string, string> = {};
   for (const event of events) {
     const metadata = event.resOutputsEvent?.metadata;
@@ -72,6 +75,17 @@ describe("rollback of the sample app on the local platform", () => {
         { id: 2, name: "written by 2.0.0" },
       ],
     });
+  });
+
+  it("after the rollback, releasing v1 again changes nothing: no other backup, no other record", async () => {
+    // The rollback's backup took a suffixed id (1.0.0's first release has one): it is still this
+    // release's backup, so the stack converges.
+    const events: EngineEvent[] = [];
+    const up = await stack.release("v1.yaml", { onEvent: (event) => events.push(event) });
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.summary.resourceChanges).toEqual({ same: up.summary.resourceChanges?.["same"] });
+    expect(opsOn(events, "Backup")).toEqual({ "sample-app-backup-data": "same" });
+    expect(opsOn(events, "Record")).toEqual({ "release-record-write": "same" });
   });
 
   it("rolls forward to v2 the same way: green was kept warm", async () => {
