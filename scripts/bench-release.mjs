@@ -30,6 +30,8 @@ const previewRuns = 5;
 const loadSeconds = 5;
 const backupMegabytes = 200;
 const backupFileKilobytes = 100;
+/** The service's verification bake: a rollback waits for it, a no-op up does not. */
+const bakeTimeMs = 1000;
 
 const log = (message) => process.stderr.write(`bench: ${message}\n`);
 
@@ -108,7 +110,7 @@ function writeStackConfig(port, manifest) {
         artifacts: ".shipgate/artifacts/sample-app",
         maxLatencyMs: 1000,
         gate: { consecutiveSuccesses: 2, failureThreshold: 3, intervalMs: 100, timeoutMs: 15000 },
-        verification: { bakeTimeMs: 1000, intervalMs: 100, maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
+        verification: { bakeTimeMs, intervalMs: 100, maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
         warmWindowMinutes: 60,
         keepBackups: 5,
       },
@@ -212,10 +214,8 @@ try {
   writeStackConfig(port, "releases/sample-app/v2.yaml");
   log("release v2 (green; v1 stays warm on blue) ...");
   const second = await up();
-  // The first run after a release rewrites the deployment record (its colours are planned from what
-  // runs now, so "previous" becomes null); from the second run on, an up of v2 changes nothing.
-  log("pulumi up of v2 again (settles the record), then a no-op up twice (--expect-no-changes) ...");
-  const settle = await up();
+  // An up of the release just made changes nothing (--expect-no-changes fails the bench otherwise).
+  log("a no-op up of v2, twice (--expect-no-changes) ...");
   const noops = [(await up("--expect-no-changes")).ms, (await up("--expect-no-changes")).ms];
   const noop = (noops[0] + noops[1]) / 2;
   writeStackConfig(port, "releases/sample-app/v1.yaml");
@@ -231,8 +231,9 @@ try {
     rollbackMs: rollback.ms,
     noopUpMs: noop,
     noopUpRunsMs: noops,
+    bakeTimeMs,
+    beyondBakeMs: rollback.ms - noop - bakeTimeMs,
     firstReleaseMs: first.ms,
-    settlingUpMs: settle.ms,
     secondReleaseMs: second.ms,
     ratio: rollback.ms / noop,
   };
@@ -331,6 +332,7 @@ const rows = [
     `no-op up ${ms(rollback.noopUpMs)}`,
     rollback.ratio,
   ],
+  ["rollback beyond no-op and bake", ms(rollback.beyondBakeMs), `bake ${ms(rollback.bakeTimeMs)}`, null],
   [
     "failed requests, router",
     `${router.router.failed} of ${router.router.ok + router.router.failed}`,
@@ -383,8 +385,11 @@ process.stdout.write(
   `
 What the ratios mean:
 - rollback: the time of \`pulumi up\` releasing v1 again while it still runs warm on blue (a routing
-  change: gate, switch, 1 s bake, record), over a no-op \`pulumi up\` of the same stack (the engine's
-  fixed cost). 1.0 would mean a rollback costs nothing beyond running the engine at all.
+  change: backup and gate side by side, switch, ${ms(rollback.bakeTimeMs)} bake, record), over a no-op
+  \`pulumi up\` of the same stack (the engine's fixed cost). 1.0 would mean a rollback costs nothing
+  beyond running the engine at all. "Beyond no-op and bake" is what the rollback's own steps cost:
+  its time minus the no-op up and minus the bake the service configures, which a rollback waits for
+  by design; 1.2x is out of reach whenever the bake alone is more than a fifth of the no-op up.
 - router: the same ${router.clients} keep-alive clients for ${router.seconds} s each, through the router and
   straight to the app; failed requests are non-200 answers and errors (both should be 0); a latency
   ratio of 1.0 means the router adds nothing, ${router.addedMeanMs.toFixed(2)} ms is what it adds on
