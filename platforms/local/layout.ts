@@ -72,9 +72,9 @@ export function servicePaths(workDir: string, service: string): ServicePaths {
   };
 }
 
-/** The failed builds kept for inspection of the service whose colour folder is `slotDir`. */
-export function failedBuildsDirOf(slotDir: string): string {
-  return join(dirname(slotDir), "failed");
+/** The failed builds kept for inspection of the service one of whose folders (a colour's, the router's) is `dir`. */
+export function failedBuildsDirOf(dir: string): string {
+  return join(dirname(dir), "failed");
 }
 
 export function recordsDir(workDir: string): string {

@@ -16,7 +16,7 @@ import {
   writeJsonAtomic,
 } from "../process-ops";
 import { colors } from "../../../components/platform";
-import { slotPaths } from "../layout";
+import { failedBuildsDirOf, slotPaths } from "../layout";
 import { waitForRouter } from "../router/router-client";
 import { stopOnPurpose, stopUnsupervisedLocked, withLock, writeRestartSpec } from "../supervision";
 import { initialRouterState, parseRouterState, type RouterState } from "../router/state";
@@ -166,6 +166,9 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
       if (existsSync(pidFile)) await stopOnPurpose(pidFile);
     }
     await rm(dir, { recursive: true, force: true });
+    // Failed builds kept for inspection go with the service: they are builds the stack ran, not its
+    // records (which stay). An operator who wants one copies it out before destroying.
+    await rm(failedBuildsDirOf(dir), { recursive: true, force: true });
     // The service's folder and services/ go too once empty (the colours are deleted before the
     // router, which they depend on); rmdir refuses a folder that still holds anything.
     for (const folder of [dirname(dir), dirname(dirname(dir))]) {
