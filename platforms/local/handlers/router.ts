@@ -165,6 +165,10 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
       const pidFile = slotPaths(join(dirname(dir), color)).pidFile;
       if (existsSync(pidFile)) await stopOnPurpose(pidFile);
     }
+    // A colour deleted at the same time (a warm colour does not depend on the router) may have removed
+    // its folder while the stop above waited for its lock, which takes the lock by creating the folder
+    // again: such a folder is left empty, and is removed here (rmdir refuses one that holds anything).
+    for (const color of colors) await rmdir(join(dirname(dir), color)).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     // Failed builds kept for inspection go with the service: they are builds the stack ran, not its
     // records (which stay). An operator who wants one copies it out before destroying.
