@@ -45,6 +45,15 @@ async function readState(path: string): Promise<RouterState | undefined> {
 
 const supervisorPidFile = (dir: string) => join(dir, "supervisor.pid.json");
 
+/**
+ * The nginx the set-up unpacked into the project (scripts/lib/nginx.mjs), for the router to carry user
+ * traffic with; without it the router forwards requests itself.
+ */
+function nginxEnv(projectDir: string): Record<string, string> {
+  const binary = join(projectDir, ".tools", "nginx", "nginx");
+  return existsSync(binary) ? { SHIPGATE_NGINX: binary } : {};
+}
+
 /** How the router of `dir` starts (and how the supervisor starts it again). */
 function routerStart(projectDir: string, dir: string) {
   return {
@@ -54,7 +63,7 @@ function routerStart(projectDir: string, dir: string) {
       join(dir, "state.json"),
     ],
     cwd: dir,
-    env: { PATH: process.env["PATH"] ?? "" },
+    env: { PATH: process.env["PATH"] ?? "", ...nginxEnv(projectDir) },
     logFile: join(dir, "router.log"),
   };
 }
