@@ -17,6 +17,7 @@ import {
 } from "../process-ops";
 import { colors } from "../../../components/platform";
 import { slotPaths } from "../layout";
+import { stopLeftOverNginx } from "../router/nginx";
 import { waitForRouter } from "../router/router-client";
 import { stopOnPurpose, stopUnsupervisedLocked, withLock, writeRestartSpec } from "../supervision";
 import { initialRouterState, parseRouterState, type RouterState } from "../router/state";
@@ -92,6 +93,7 @@ export async function startRouterProcess(projectDir: string, inputs: RouterInput
   const pidFile = join(dir, "router.pid.json");
   const record = await withLock(dir, async () => {
     await stopUnsupervisedLocked(pidFile);
+    await stopLeftOverNginx(dir);
     await requireFreePorts(
       [inputs.port, inputs.adminPort],
       `the router of ${inputs.service}`,
@@ -167,6 +169,8 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
     // The supervisor first, so nothing is started again while the stack's processes stop.
     await stopByPidFile(supervisorPidFile(dir));
     await stopOnPurpose(join(dir, "router.pid.json"));
+    // An nginx a killed router left behind serves on in a process group of its own dead router.
+    await stopLeftOverNginx(dir);
     // The router goes only with the whole service (destroy, or a new working folder): a colour the
     // state does not know of (its start was cut short by a killed engine) is stopped here too, so
     // nothing the stack started outlives it. The colours' own deletes find theirs already stopped.

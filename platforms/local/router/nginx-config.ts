@@ -147,7 +147,8 @@ export function renderNginxConfig(input: NginxConfigInput): string {
 
   lines.push(
     "  server {",
-    `    listen 127.0.0.1:${checked(String(listenPort))};`,
+    // reuseport: a restarted router's nginx listens next to the one it replaces, then that one stops.
+    `    listen 127.0.0.1:${checked(String(listenPort))} reuseport;`,
     // The route, read per request: the one marker file present names it; none means the router.
     "    set $sg_route router;",
     ...routeMarkers

@@ -59,31 +59,45 @@ function childrenOf(parent: number): number[] {
   return found;
 }
 
-const isNginxMaster = (pid: number) => commandLine(pid)?.startsWith("nginx: master process") ?? false;
+type NginxRecord = z.infer<typeof recordSchema>;
 
-/**
- * Stops an nginx a previous router of this folder left running (the router was killed, its nginx
- * was not): politely first, so requests in flight finish, then forcefully.
- */
-export async function stopLeftOverNginx(routerDir: string, graceMs = 10_000): Promise<void> {
-  let record: z.infer<typeof recordSchema> | undefined;
+async function readNginxRecord(routerDir: string): Promise<NginxRecord | undefined> {
   try {
-    record = recordSchema.parse(JSON.parse(await readFile(recordFile(routerDir), "utf8")));
+    return recordSchema.parse(JSON.parse(await readFile(recordFile(routerDir), "utf8")));
   } catch {
-    return;
+    return undefined;
   }
-  const { pid, runtimeDir } = record;
-  if (isNginxMaster(pid)) {
-    process.kill(pid, "SIGQUIT");
+}
+
+/** True while the recorded nginx runs: its master, started with its own folder (not a reused pid). */
+function runs(record: NginxRecord): boolean {
+  const command = commandLine(record.pid);
+  return command !== undefined && command.startsWith("nginx: master process") && command.includes(record.runtimeDir);
+}
+
+/** Stops a recorded nginx: politely first, so requests in flight finish, then forcefully. */
+async function stopNginx(record: NginxRecord, graceMs: number): Promise<void> {
+  if (runs(record)) {
+    process.kill(record.pid, "SIGQUIT");
     const deadline = Date.now() + graceMs;
-    while (isNginxMaster(pid) && Date.now() < deadline) await sleep(20);
-    if (isNginxMaster(pid)) {
-      for (const worker of childrenOf(pid)) process.kill(worker, "SIGKILL");
-      process.kill(pid, "SIGKILL");
-      while (isNginxMaster(pid)) await sleep(20);
+    while (runs(record) && Date.now() < deadline) await sleep(20);
+    if (runs(record)) {
+      for (const worker of childrenOf(record.pid)) process.kill(worker, "SIGKILL");
+      process.kill(record.pid, "SIGKILL");
+      while (runs(record)) await sleep(20);
     }
   }
-  await rm(runtimeDir, { recursive: true, force: true });
+  await rm(record.runtimeDir, { recursive: true, force: true });
+}
+
+/**
+ * Stops an nginx a router of this folder left running (the router was killed, its nginx was not),
+ * for a deliberate start or a destroy.
+ */
+export async function stopLeftOverNginx(routerDir: string, graceMs = 10_000): Promise<void> {
+  const record = await readNginxRecord(routerDir);
+  if (record === undefined) return;
+  await stopNginx(record, graceMs);
   await rm(recordFile(routerDir), { force: true });
 }
 
@@ -161,9 +175,13 @@ export interface NginxDataPlane {
   close(graceMs: number): Promise<boolean>;
 }
 
-/** Prepares the data plane's private folder (stopping a left-over nginx first); starts nothing. */
+/**
+ * Prepares the data plane's private folder; starts nothing. An nginx a killed router left behind
+ * keeps serving users until the new one takes connections next to it (both listen with reuseport),
+ * and only then is stopped: a router's restart costs users nothing.
+ */
 export async function prepareNginx(options: NginxOptions): Promise<NginxDataPlane> {
-  await stopLeftOverNginx(options.routerDir);
+  const leftOver = await readNginxRecord(options.routerDir);
   const runtimeDir = await mkdtemp(join(tmpdir(), "shipgate-nginx-"));
   // Run as root, nginx's workers drop to an unprivileged user (defence in depth for the process that
   // parses users' requests), which must reach the router's socket: it may pass through the folder
@@ -308,6 +326,10 @@ export async function prepareNginx(options: NginxOptions): Promise<NginxDataPlan
       await writeFileAtomic(recordFile(options.routerDir), JSON.stringify({ pid: spawned.pid, runtimeDir }));
       await waitForGeneration(wanted);
       options.log("nginx", `pid=${spawned.pid} forwards users (configuration ${wanted})`);
+      if (leftOver !== undefined && runs(leftOver)) {
+        options.log("nginx", `stopping pid=${leftOver.pid}, left running by an earlier router`);
+      }
+      if (leftOver !== undefined) await stopNginx(leftOver, 10_000);
     },
     apply(state, settings, listenPort) {
       const next = queue.then(async () => {

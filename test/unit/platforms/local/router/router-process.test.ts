@@ -484,6 +484,46 @@ describe.each(dataPlanes)("router with the $name data plane", ({ name: plane, en
       await switchRouter(admin, "blue");
     });
 
+    if (plane === "nginx") {
+      it("killed with SIGKILL, leaves nginx serving, and a new router takes over with no failed request", async () => {
+        const oldNginx = (await getRouterStatus(admin)).nginxPid;
+        expect(oldNginx).toEqual(expect.any(Number));
+        // Users keep sending requests, one after another, the whole time.
+        const failures: string[] = [];
+        let served = 0;
+        let running = true;
+        const users = (async () => {
+          while (running) {
+            const answer = await request(publicPort, "/version").catch((error: Error) => error);
+            if (answer instanceof Error) failures.push(answer.message);
+            else if (answer.status !== 200) failures.push(`answered ${answer.status}`);
+            else served += 1;
+          }
+        })();
+        await waitUntil("requests served before the kill", () => served >= 20);
+        router.child.kill("SIGKILL");
+        await router.exited;
+        const atKill = served;
+        await waitUntil("requests served by the orphaned nginx", () => served >= atKill + 20);
+        await startRouter();
+        const status = await getRouterStatus(admin);
+        expect(status.nginxPid).not.toBe(oldNginx);
+        await waitUntil("the old nginx to stop", () => {
+          try {
+            process.kill(oldNginx ?? -1, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        });
+        const atTakeOver = served;
+        await waitUntil("requests served by the new nginx", () => served >= atTakeOver + 20);
+        running = false;
+        await users;
+        expect(failures).toEqual([]);
+      });
+    }
+
     it("on SIGTERM stops accepting, finishes in-flight requests and exits 0", async () => {
       const slow = request(publicPort, "/slow?ms=1000");
       await inFlightOn("blue");
