@@ -72,7 +72,11 @@ async function readNginxRecord(routerDir: string): Promise<NginxRecord | undefin
 /** True while the recorded nginx runs: its master, started with its own folder (not a reused pid). */
 function runs(record: NginxRecord): boolean {
   const command = commandLine(record.pid);
-  return command !== undefined && command.startsWith("nginx: master process") && command.includes(record.runtimeDir);
+  return (
+    command !== undefined &&
+    command.startsWith("nginx: master process") &&
+    command.includes(record.runtimeDir)
+  );
 }
 
 /** Stops a recorded nginx: politely first, so requests in flight finish, then forcefully. */
