@@ -13,6 +13,7 @@ import {
   policyPackPath,
   processesUnder,
   processTree,
+  routerNginxPids,
   readJsonFile,
   waitFor,
   type ProcessInfo,
@@ -41,6 +42,7 @@ describe("plugins of a killed engine", () => {
       readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid,
       stack.slotPid("blue"),
       stack.slotPid("green"),
+      ...routerNginxPids(stack.paths),
     ].filter((pid): pid is number => pid !== undefined);
 
   it("stop within seconds of the engine, and change nothing users see", async () => {

@@ -15,6 +15,7 @@ import {
   listProcesses,
   manifestPath,
   processesUnder,
+  routerNginxPids,
   readJsonFile,
   waitFor,
   type ReleaseStack,
@@ -183,6 +184,7 @@ describe("supervised router and colours", () => {
         pidIn(stack.paths.routerPid),
         pidIn(stack.paths.supervisorPid),
         stack.slotPid(live === "blue" ? "blue" : "green"),
+        ...routerNginxPids(stack.paths),
       ].sort(),
     );
     expect(events()).toHaveLength(eventsBefore);
