@@ -62,7 +62,16 @@ export function ensureNginx(log) {
   try {
     const version = aptCandidate();
     if (version === undefined) {
-      return "nginx: no apt here to fetch it; the local router forwards requests itself (slower)";
+      // No apt: an nginx the machine has (any package manager's) does the same job.
+      const system = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].find(
+        (path) => existsSync(path) && versionOf(path) !== undefined,
+      );
+      if (system === undefined) {
+        return "nginx: neither apt nor an installed nginx here; the local router forwards requests itself (slower)";
+      }
+      mkdirSync(dirname(projectNginx), { recursive: true });
+      copyFileSync(system, projectNginx);
+      return `nginx ${versionOf(projectNginx)} copied from ${system} into .tools/nginx`;
     }
     const cache = machineCacheDir("nginx", "SHIPGATE_NGINX_CACHE");
     const cached = cache === undefined ? undefined : join(cache, version);
