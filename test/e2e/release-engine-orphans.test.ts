@@ -114,6 +114,7 @@ describe("plugins of a killed engine", () => {
     expect(up.summary.result).toBe("succeeded");
     expect(up.outputs["activeColor"]?.value).toBe("green");
     expect(up.outputs["liveVersion"]?.value).toBe("2.0.0");
-    expect(trackedPids()).toHaveLength(4);
+    // The router, its nginx (master and one worker), the supervisor and both colours.
+    expect(trackedPids()).toHaveLength(6);
   });
 });
