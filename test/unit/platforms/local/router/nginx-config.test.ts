@@ -6,6 +6,7 @@ import {
   routeMarker,
   routeMarkers,
 } from "../../../../../platforms/local/router/nginx-config";
+import { parseFailureLine } from "../../../../../platforms/local/router/nginx";
 import { parseRouterState } from "../../../../../platforms/local/router/state";
 import {
   failOver,
@@ -131,5 +132,27 @@ describe("renderNginxConfig", () => {
         paths,
       }),
     ).toThrow(/not a value for nginx/);
+  });
+});
+
+describe("parseFailureLine", () => {
+  const state = greenAfterBlue;
+  it("names the first attempt's colour and what it met", () => {
+    expect(
+      parseFailureLine("1764540000.123 127.0.0.1:9002, 127.0.0.1:9001|500, 200|0.001, 0.002", state),
+    ).toEqual({
+      color: "green",
+      what: "answered 500",
+    });
+    expect(parseFailureLine("1764540000.123 127.0.0.1:9002|502|-", state)).toEqual({
+      color: "green",
+      what: "no answer (nginx 502)",
+    });
+  });
+
+  it("ignores lines of no colour (the router's own socket) and lines it cannot read", () => {
+    expect(parseFailureLine("1764540000.123 unix:/tmp/x/router.sock|503|0.001", state)).toBeUndefined();
+    expect(parseFailureLine("1764540000.123 127.0.0.1:9999|500|0.001", state)).toBeUndefined();
+    expect(parseFailureLine("garbage", state)).toBeUndefined();
   });
 });
