@@ -167,6 +167,26 @@ describe("the pack's starter (policies/runner.cjs)", () => {
     expect(stdout).toBe("ran the bundle\n");
   });
 
+  it("writes the bundle's compiled code to Node.js's compile cache, though the host kills it", async () => {
+    // A bundle that serves until it is killed, as the pack does.
+    bundleAs(dir, 'setTimeout(() => console.log("serving"));\nsetInterval(() => {}, 1000);\n', [
+      "policies/index.ts",
+    ]);
+    const cache = join(dir, "compile-cache");
+    const env = { ...process.env, NODE_COMPILE_CACHE: cache };
+    const { stdout, pid } = await run(
+      join(dir, "policies", "runner.cjs"),
+      ["127.0.0.1:1", join(dir, "policies")],
+      join(dir, "policies"),
+      env,
+      /serving\n/,
+    );
+    process.kill(pid, "SIGKILL");
+    expect(stdout).toBe("serving\n");
+    const entries = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(entries.length).toBeGreaterThan(0);
+  });
+
   it("runs the TypeScript sources instead of a stale bundle, and says why and what to run", async () => {
     writeFileSync(
       join(dir, "policies/index.ts"),
