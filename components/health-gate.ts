@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GatePolicy, ResolvedHttpCheck } from "../contract";
-import type { ArtifactRef, Color, Platform, ReleaseRef } from "./platform";
+import type { ArtifactRef, Color, Platform, ReleaseRef, SlotSecrets } from "./platform";
 
 export interface HealthGateArgs {
   readonly platform: Platform;
@@ -15,6 +15,11 @@ export interface HealthGateArgs {
   /** Technical checks (up, healthy, right version, fast enough) and business checks (smoke requests). */
   readonly checks: readonly ResolvedHttpCheck[];
   readonly policy: GatePolicy;
+  /**
+   * The values of the candidate's secret variables, when it has any: a platform that keeps a failed
+   * build for inspection redacts them from what it keeps. Never used to judge.
+   */
+  readonly secrets?: SlotSecrets;
 }
 
 /**

@@ -257,6 +257,8 @@ export interface Platform {
       artifact: ArtifactRef;
       checks: readonly ResolvedHttpCheck[];
       policy: GatePolicy;
+      /** The candidate's secret values, only to keep them out of what a failed build leaves for inspection. */
+      secrets?: SlotSecrets;
     },
     opts: StepOptions,
   ): GateStep;

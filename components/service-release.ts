@@ -254,6 +254,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
     maxLatencyMs: settings.maxLatencyMs,
     smoke: settings.smoke,
   });
+  const candidateSecrets = slotSecrets(build, component.name, args.stack, secretValues);
   const gate = new HealthGate(
     `${component.name}-gate`,
     {
@@ -265,6 +266,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       artifact: build.artifact,
       checks,
       policy: settings.gate,
+      ...(candidateSecrets ? { secrets: candidateSecrets } : {}),
     },
     { parent, dependsOn: [service] },
   );

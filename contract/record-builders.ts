@@ -34,6 +34,8 @@ export interface FailureFacts {
   readonly performance?: DeploymentRecord["verification"]["performance"];
   /** What happened before the failure, in order; the step's start and its failure are added. */
   readonly timeline?: DeploymentRecord["timeline"];
+  /** Where the failed build was kept for inspection, relative to the project (none: not kept). */
+  readonly kept?: string;
 }
 
 /** "sample-app 1.0.0 on blue", or the plain fact that nothing serves users. */
@@ -65,6 +67,7 @@ export function failedRecord(
       error: facts.error,
       served: facts.served,
       at: facts.at,
+      ...(facts.kept === undefined ? {} : { kept: facts.kept }),
     },
     activeColor: facts.served?.color ?? null,
     previousColor: facts.previousColor,
@@ -130,6 +133,8 @@ export class StepFailure extends Error {
   constructor(
     message: string,
     readonly trigger: FailureTrigger,
+    /** Where the failed build was kept for inspection, relative to the project: the record names it. */
+    readonly kept?: string,
   ) {
     super(message);
     this.name = "StepFailure";

@@ -75,6 +75,11 @@ export const recordFailureSchema = z.strictObject({
   /** Null when nothing serves users (a first release that failed). */
   served: servedSchema.nullable(),
   at: timestamp,
+  /**
+   * Where the failed build was kept, stopped, for inspection (its folder, log and failure note),
+   * relative to the project; absent when none was kept (the service keeps no failed builds).
+   */
+  kept: text.optional(),
 });
 export type RecordFailure = z.infer<typeof recordFailureSchema>;
 
@@ -317,6 +322,7 @@ export function renderRecordMarkdown(record: DeploymentRecord): string {
       `- Error: ${inline(failure.error)}`,
       `- Users served: ${failure.served === null ? "none (nothing served users before this release)" : `${inline(failure.served.version)} on ${failure.served.color}`}`,
       `- At: ${failure.at}`,
+      ...(failure.kept === undefined ? [] : [`- Kept for inspection: ${inline(failure.kept)}`]),
       "",
     );
   }

@@ -17,6 +17,9 @@ const port = z
   .min(1024, "expected a port from 1024 to 65532")
   .max(65532, "expected a port from 1024 to 65532");
 
+/** The most failed builds a service keeps for inspection: each holds a whole build and its log. */
+export const MAX_KEPT_FAILED_BUILDS = 20;
+
 export const serviceSettingsSchema = z.strictObject({
   /** Where users are served: the router listens here; the colours use port+1 (blue) and port+2 (green). */
   port,
@@ -38,5 +41,17 @@ export const serviceSettingsSchema = z.strictObject({
   warmWindowMinutes: z.number().int().min(0).default(60),
   /** Backups kept per service (older ones are removed after a new verified backup). */
   keepBackups: z.number().int().min(1).default(5),
+  /**
+   * Local platform: how many builds that failed to start or failed their gate are kept, stopped, for
+   * inspection (their folder, log and a note of the failure), newest first; older ones are removed
+   * when another is kept. 0, the default, keeps none: a failed build's folder is removed once it is
+   * stopped. Bounded so that a build failing release after release cannot fill the disk.
+   */
+  keepFailedBuilds: z
+    .number("expected a count of failed builds to keep (0 keeps none)")
+    .int("expected a whole number of failed builds to keep")
+    .min(0, `expected 0 (keep none) to ${MAX_KEPT_FAILED_BUILDS} failed builds to keep`)
+    .max(MAX_KEPT_FAILED_BUILDS, `expected 0 (keep none) to ${MAX_KEPT_FAILED_BUILDS} failed builds to keep`)
+    .default(0),
 });
 export type ServiceSettings = z.output<typeof serviceSettingsSchema>;

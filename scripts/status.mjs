@@ -31,9 +31,17 @@ export function localStatus(stack) {
     const colors = Object.fromEntries(
       ["blue", "green"].map((color) => [color, readJson(join(base, color, "spec.json"))?.version ?? null]),
     );
+    // Failed builds kept for inspection (keepFailedBuilds), newest last: stopped, never a colour.
+    const failedDir = join(base, "failed");
+    const keptFailedBuilds = existsSync(failedDir)
+      ? readdirSync(failedDir)
+          .sort()
+          .map((id) => join(workDir, "services", name, "failed", id))
+      : [];
     return {
       service: name,
       port: settings.port,
+      keptFailedBuilds,
       url: `http://127.0.0.1:${settings.port}`,
       active: router?.active ?? null,
       liveVersion: router?.active ? colors[router.active] : null,
@@ -143,6 +151,15 @@ function describeAnswer(answer) {
     : `answers ${answer.status}${from}`;
 }
 
+/** The service's failed builds kept for inspection, when there are any: how many, and the newest. */
+function printKept(s, write) {
+  const kept = s.keptFailedBuilds ?? [];
+  if (kept.length === 0) return;
+  write(
+    `    kept for inspection (stopped): ${kept.length} failed build${kept.length === 1 ? "" : "s"}, newest ${kept.at(-1)}`,
+  );
+}
+
 export function printStatus(status, write = (line) => process.stdout.write(`${line}\n`)) {
   write(`stack ${status.stack} (manifest ${status.manifest ?? "none"})`);
   for (const s of status.services) {
@@ -150,6 +167,7 @@ export function printStatus(status, write = (line) => process.stdout.write(`${li
     if (!s.live) {
       write(`  ${s.service}: ${s.url} serves ${live}${s.maintenance ? " (maintenance response on)" : ""}`);
       write(`    blue: ${s.colors.blue ?? "-"}   green: ${s.colors.green ?? "-"}`);
+      printKept(s, write);
       continue;
     }
     const { users, router, colors } = s.live;
@@ -170,6 +188,7 @@ export function printStatus(status, write = (line) => process.stdout.write(`${li
     for (const color of ["blue", "green"]) {
       write(`    ${color}: build ${s.colors[color] ?? "-"}, ${describeAnswer(colors[color])}`);
     }
+    printKept(s, write);
   }
   if (status.latestRecord) {
     const r = status.latestRecord;

@@ -14,6 +14,7 @@ import {
   failureTrigger,
   RecordedFailure,
   type Served,
+  StepFailure,
 } from "../../contract";
 import { notify } from "./notify-ops";
 import type { LocalHandlers } from "./provider-factory";
@@ -169,6 +170,7 @@ export async function recordStepFailure(
       backup: null,
       startedAt,
       at: new Date().toISOString(),
+      ...(error instanceof StepFailure && error.kept !== undefined ? { kept: error.kept } : {}),
     },
   });
   return new Error([message, users.note, written].filter((part) => part !== "").join(" "));

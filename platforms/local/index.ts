@@ -196,6 +196,7 @@ export class LocalPlatform implements Platform {
         artifactDir: `${args.spec.artifact.source}/${args.spec.artifact.version}`,
         // The values reach the process through its environment only: never its spec file.
         ...(args.secrets ? { secrets: pulumi.secret(args.secrets) } : {}),
+        keepFailedBuilds: settings.keepFailedBuilds,
         ...this.failureInputs(args.service, args.release),
       },
       ["pid", "url", "running", "startedAt"],
@@ -327,6 +328,9 @@ export class LocalPlatform implements Platform {
         policy: args.policy,
         notificationsLog: notificationsLog(this.args.workDir),
         slotDir: servicePaths(this.args.workDir, args.service).slot(args.color).dir,
+        keepFailedBuilds: this.settings(args.service).keepFailedBuilds,
+        // Only to redact a failed build kept for inspection: the gate's outputs never hold them.
+        ...(args.secrets ? { secrets: pulumi.secret(args.secrets) } : {}),
         ...this.failureInputs(args.service, args.release),
       },
       ["verdict", "rounds", "passedAt"],

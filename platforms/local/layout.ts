@@ -3,12 +3,14 @@
 //   services/<service>/router/      router state, pid and log          (removed on destroy)
 //   services/<service>/<color>/     the colour's build, pid, spec, log (removed on destroy)
 //   services/<service>/switch.json  the last switch: when the other colour became warm (removed on destroy)
+//   services/<service>/failed/<id>/ failed builds kept, stopped, for inspection when the service's
+//                                   keepFailedBuilds asks for them (the newest N; removed on destroy)
 //   data/<service>/                 the service's data (shared by both colours; kept)
 //   backups/<service>/<backup id>/  verified backups                   (kept)
 //   records/                        deployment records, JSON and Markdown (kept)
 //   notifications.log               every notification, one JSON line each (kept)
 //   events.log                      restarts by the supervisor, one JSON line each (kept)
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Color } from "../../components/platform";
 
 export interface SlotPaths {
@@ -34,6 +36,8 @@ export interface ServicePaths {
   readonly backupsDir: string;
   /** The last switch of users between colours: `{active, previous, switchedAt}`. */
   readonly switchFile: string;
+  /** Failed builds kept for inspection (keepFailedBuilds), one folder each. */
+  readonly failedDir: string;
   slot(color: Color): SlotPaths;
 }
 
@@ -63,8 +67,14 @@ export function servicePaths(workDir: string, service: string): ServicePaths {
     dataDir: join(workDir, "data", service),
     backupsDir: join(workDir, "backups", service),
     switchFile: join(root, "switch.json"),
+    failedDir: join(root, "failed"),
     slot: (color) => slotPaths(join(root, color)),
   };
+}
+
+/** The failed builds kept for inspection of the service one of whose folders (a colour's, the router's) is `dir`. */
+export function failedBuildsDirOf(dir: string): string {
+  return join(dirname(dir), "failed");
 }
 
 export function recordsDir(workDir: string): string {

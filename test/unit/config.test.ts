@@ -76,9 +76,34 @@ describe("parseStackConfig", () => {
       smoke: [],
       warmWindowMinutes: 60,
       keepBackups: 5,
+      keepFailedBuilds: 0,
     });
     expect(() => parseStackConfig({ services: { web: { port: 80 } } }, "dev")).toThrow(
       "  - shipgate:services.web.port: expected a port from 1024 to 65532",
+    );
+  });
+
+  it("keeps no failed build unless a service asks for a bounded number of them", () => {
+    const kept = (value: unknown) =>
+      parseStackConfig({ services: { web: { port: 9000, keepFailedBuilds: value } } }, "dev").services["web"]
+        ?.keepFailedBuilds;
+    expect(
+      parseStackConfig({ services: { web: { port: 9000 } } }, "dev").services["web"]?.keepFailedBuilds,
+    ).toBe(0);
+    expect(kept(0)).toBe(0);
+    expect(kept(3)).toBe(3);
+    expect(kept(20)).toBe(20);
+    const expected = "expected 0 (keep none) to 20 failed builds to keep";
+    expect(() => kept(21)).toThrow(`  - shipgate:services.web.keepFailedBuilds: ${expected}`);
+    expect(() => kept(-1)).toThrow(`  - shipgate:services.web.keepFailedBuilds: ${expected}`);
+    expect(() => kept(1.5)).toThrow(
+      "  - shipgate:services.web.keepFailedBuilds: expected a whole number of failed builds to keep",
+    );
+    expect(() => kept(true)).toThrow(
+      "  - shipgate:services.web.keepFailedBuilds: expected a count of failed builds to keep (0 keeps none)",
+    );
+    expect(() => kept("3")).toThrow(
+      "  - shipgate:services.web.keepFailedBuilds: expected a count of failed builds to keep (0 keeps none)",
     );
   });
 

@@ -6,7 +6,8 @@ import { basename, dirname, join } from "node:path";
 import { runGate, StepFailure, type GatePolicy, type ResolvedHttpCheck } from "../../../contract";
 import type { Color } from "../../../components/platform";
 import { type FailingInputs, withFailureRecord } from "../failure-ops";
-import { slotPaths } from "../layout";
+import { type SetAside, setAsideFailedBuild } from "../failed-builds";
+import { failedBuildsDirOf, slotPaths } from "../layout";
 import { readRouterState } from "../router/state";
 import { changedKeys, type LocalHandlers } from "../provider-factory";
 import { holdColor, stopUnsupervisedLocked, withLock, writePassedGate } from "../supervision";
@@ -25,9 +26,16 @@ export interface GateInputs extends FailingInputs {
    * added): the passed gate is kept there for restarts, and a failed build is stopped there.
    */
   readonly slotDir?: string;
+  /** The service's keepFailedBuilds: a build that fails its gate is kept for inspection (0 or absent: not). */
+  readonly keepFailedBuilds?: number;
+  /**
+   * The values of the candidate's secret variables (a Pulumi secret), only so that none of them is
+   * kept in plaintext in a failed build's folder or log. Never in the outputs.
+   */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
-export interface GateOutputs extends GateInputs {
+export interface GateOutputs extends Omit<GateInputs, "secrets"> {
   readonly verdict: "passed";
   readonly rounds: number;
   readonly passedAt: string;
@@ -53,20 +61,42 @@ async function check(projectDir: string, inputs: GateInputs): Promise<GateOutput
     // forgotten as the colour's running spec.
     // A re-judged live colour is never stopped: it serves users.
     const stop = dir !== undefined && !(await routerView(dir)).active;
+    const failed =
+      `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) failed: ${report.message} ` +
+      `No traffic was switched: users stay on the live version.`;
+    let aside: SetAside | undefined;
     if (dir !== undefined && stop) {
-      await withLock(dir, async () => {
+      aside = await withLock(dir, async () => {
         await rm(slotPaths(dir).specFile, { force: true });
         await stopUnsupervisedLocked(slotPaths(dir).pidFile);
+        // Stopped first: what is kept for inspection is never a running process.
+        return setAsideFailedBuild({
+          projectDir,
+          slotDir: dir,
+          failedDir: failedBuildsDirOf(dir),
+          keep: inputs.keepFailedBuilds ?? 0,
+          note: {
+            service: inputs.service,
+            color: basename(dir) as Color,
+            version: inputs.releaseKey.slice(inputs.releaseKey.lastIndexOf("@") + 1),
+            digest: inputs.digest,
+            stage: "gate",
+            reason: failed,
+          },
+          secrets: Object.values(inputs.secrets ?? {}),
+        });
       });
     }
+    const said =
+      aside === undefined
+        ? ""
+        : aside.kept === undefined
+          ? `The failed build was stopped (its log is in ${slotPaths(dir ?? "").logFile}). ${aside.note}`
+          : `The failed build was stopped. ${aside.note}`;
     throw new StepFailure(
-      `pre-promotion gate of ${inputs.service} (${inputs.releaseKey}) failed: ${report.message} ` +
-        `No traffic was switched: users stay on the live version. ` +
-        (dir !== undefined && stop
-          ? `The failed build was stopped (its log is in ${slotPaths(dir).logFile}). `
-          : "") +
-        `Fix the build and release again.`,
+      [failed, said.trim(), "Fix the build and release again."].filter((part) => part !== "").join(" "),
       report.trigger ?? "gate-failure",
+      aside?.kept,
     );
   }
   const passedAt = new Date().toISOString();
@@ -80,7 +110,8 @@ async function check(projectDir: string, inputs: GateInputs): Promise<GateOutput
     });
     await holdColor(dirname(dir), basename(dir) as Color, false);
   }
-  return { ...inputs, verdict: "passed", rounds: report.totals.rounds, passedAt };
+  const { secrets: _values, ...kept } = inputs;
+  return { ...kept, verdict: "passed", rounds: report.totals.rounds, passedAt };
 }
 
 export const handlers: LocalHandlers<GateInputs, GateOutputs> = withFailureRecord("gate", {

@@ -16,7 +16,7 @@ import {
   writeJsonAtomic,
 } from "../process-ops";
 import { colors } from "../../../components/platform";
-import { slotPaths } from "../layout";
+import { failedBuildsDirOf, slotPaths } from "../layout";
 import { waitForRouter } from "../router/router-client";
 import { stopOnPurpose, stopUnsupervisedLocked, withLock, writeRestartSpec } from "../supervision";
 import { initialRouterState, parseRouterState, type RouterState } from "../router/state";
@@ -165,7 +165,14 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
       const pidFile = slotPaths(join(dirname(dir), color)).pidFile;
       if (existsSync(pidFile)) await stopOnPurpose(pidFile);
     }
+    // A colour deleted at the same time (a warm colour does not depend on the router) may have removed
+    // its folder while the stop above waited for its lock, which takes the lock by creating the folder
+    // again: such a folder is left empty, and is removed here (rmdir refuses one that holds anything).
+    for (const color of colors) await rmdir(join(dirname(dir), color)).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
+    // Failed builds kept for inspection go with the service: they are builds the stack ran, not its
+    // records (which stay). An operator who wants one copies it out before destroying.
+    await rm(failedBuildsDirOf(dir), { recursive: true, force: true });
     // The service's folder and services/ go too once empty (the colours are deleted before the
     // router, which they depend on); rmdir refuses a folder that still holds anything.
     for (const folder of [dirname(dir), dirname(dirname(dir))]) {

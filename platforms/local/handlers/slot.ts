@@ -4,11 +4,12 @@ import { mkdir, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Color, SlotSpec } from "../../../components/platform";
-import { redactSecrets } from "../../../contract";
+import { redactSecrets, StepFailure } from "../../../contract";
 import { copyArtifact, digestOfFiles, listTreeFiles } from "../artifact-ops";
 import { readRouterState, writeRouterState } from "../router/state";
 import { RouterAdminError, setRouterFallback } from "../router/router-client";
-import { slotPaths } from "../layout";
+import { setAsideFailedBuild } from "../failed-builds";
+import { failedBuildsDirOf, slotPaths } from "../layout";
 import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import type { LocalHandlers } from "../provider-factory";
 import {
@@ -46,6 +47,8 @@ export interface SlotInputs extends FailingInputs {
   readonly artifactDir: string;
   /** The values of `spec.secretEnv`'s variables; a Pulumi secret in the program and in state. */
   readonly secrets?: Readonly<Record<string, string>>;
+  /** The service's keepFailedBuilds: a build that fails to start is kept for inspection (0 or absent: not). */
+  readonly keepFailedBuilds?: number;
 }
 
 /** The outputs hold no secret value: the spec's fingerprints are what later diffs compare. */
@@ -114,7 +117,10 @@ export async function deploySlot(projectDir: string, inputs: SlotInputs): Promis
     return await startSlot(projectDir, inputs, secrets);
   } catch (error) {
     if (!(error instanceof Error) || Object.keys(secrets).length === 0) throw error;
-    throw new Error(redactSecrets(error.message, Object.values(secrets)));
+    const message = redactSecrets(error.message, Object.values(secrets));
+    throw error instanceof StepFailure
+      ? new StepFailure(message, error.trigger, error.kept)
+      : new Error(message);
   }
 }
 
@@ -181,14 +187,17 @@ async function restartSlotLocked(
     // A build that never listens is not left running untracked: the failed update records nothing
     // of it, so nothing else would ever stop it.
     await stopByPidFile(f.pidFile);
-    throw error;
+    throw await setAside(projectDir, inputs, secrets, error instanceof Error ? error.message : String(error));
   }
   // The same build started again (a plain `pulumi up` healing a dead colour) is judged by the gate
   // it passed before users reach it; a new build waits, held, for the release's own gate.
   const judged = await regate(f.dir, inputs.port, inputs.spec.artifact.digest);
   if (judged.verdict === "failed") {
     await stopByPidFile(f.pidFile);
-    throw new Error(
+    throw await setAside(
+      projectDir,
+      inputs,
+      secrets,
       `the ${inputs.color} colour of ${inputs.service} was started again with ${inputs.spec.version} but failed ` +
         `its gate: ${judged.message} It was stopped and users are not sent to it; fix the cause and run the release again.`,
     );
@@ -214,6 +223,39 @@ async function restartSlotLocked(
     running: true,
     startedAt: record.startedAt,
   };
+}
+
+/**
+ * The error of a build that failed to start, once its process is stopped: its folder is removed, or
+ * kept for inspection when the service keeps failed builds, and the error (and so the record) says where.
+ */
+async function setAside(
+  projectDir: string,
+  inputs: SlotInputs,
+  secrets: Readonly<Record<string, string>>,
+  message: string,
+): Promise<StepFailure> {
+  const dir = files(projectDir, inputs).dir;
+  const aside = await setAsideFailedBuild({
+    projectDir,
+    slotDir: dir,
+    failedDir: failedBuildsDirOf(dir),
+    keep: inputs.keepFailedBuilds ?? 0,
+    note: {
+      service: inputs.service,
+      color: inputs.color,
+      version: inputs.spec.version,
+      digest: inputs.spec.artifact.digest,
+      stage: "start",
+      reason: message,
+    },
+    secrets: Object.values(secrets),
+  });
+  return new StepFailure(
+    [message, aside.note].filter((part) => part !== "").join(" "),
+    "start-failure",
+    aside.kept,
+  );
 }
 
 function sameDeployment(olds: SlotInputs, news: SlotInputs): boolean {

@@ -158,6 +158,7 @@ describe("a release on the local platform", () => {
       command: ["node", "server.mjs"],
       spec: sampleBuild(v1),
       artifactDir: ".shipgate/artifacts/sample-app/1.0.0",
+      keepFailedBuilds: 0,
       ...failure,
     });
     expect(inputsOf("sample-app-backup-data")).toEqual({
@@ -175,6 +176,7 @@ describe("a release on the local platform", () => {
       digest: sampleBuild(v1).artifact.digest,
       notificationsLog: `${workDir}/notifications.log`,
       slotDir: `${service}/blue`,
+      keepFailedBuilds: 0,
       ...failure,
     });
     expect(inputsOf("sample-app-switch-route")).toEqual({

@@ -97,7 +97,7 @@ async function release(
   await mocks.settle();
 }
 
-/** Every registration's inputs as JSON, with the Slot's secret-wrapped `secrets` input left out. */
+/** Every registration's inputs as JSON, with the secret-wrapped `secrets` inputs (Slot, Gate) left out. */
 function inputsOutsideSecrets(): string {
   return JSON.stringify(
     mocks.registrations.map((r) => {
@@ -120,8 +120,12 @@ describe("a release that gives a service a stack secret, on the local platform",
       secretEnv: { [variable]: fingerprint(plaintext) },
     });
     expect(fingerprint(plaintext)).toMatch(/^scrypt:[A-Za-z0-9_-]{43}$/);
+    // The gate holds it as a secret too, only to redact it from a failed build kept for inspection.
+    expect(registered(mocks.registrations, "sample-app-gate-checks").inputs["secrets"]).toEqual(
+      wrapped({ [variable]: plaintext }),
+    );
     // Nowhere else: not the anchor's evidence (the manifest names the secret, never its value), the
-    // record, the notifications, the gate or the verification.
+    // record, the notifications, the gate's other inputs or the verification.
     expect(inputsOutsideSecrets()).not.toContain(plaintext);
     expect(inputsOutsideSecrets()).toContain('"secret":"apiToken"');
   });

@@ -87,6 +87,18 @@ describe("failedRecord", () => {
     );
   });
 
+  it("names where a failed build was kept for inspection, and says nothing of it when none was", () => {
+    const kept = ".shipgate/prod/services/sample-app/failed/2026-11-30T19-00-02-000Z-green-2.0.0";
+    const record = failedRecord(draft, { ...facts, kept });
+    expect(record.failure?.kept).toBe(kept);
+    expect(parseDeploymentRecord(JSON.parse(JSON.stringify(record)))).toEqual({ ok: true, value: record });
+    expect(renderRecordMarkdown(record)).toContain(
+      `- At: 2026-11-30T19:00:02.000Z\n- Kept for inspection: ${kept}\n`,
+    );
+    expect(failedRecord(draft, facts).failure).not.toHaveProperty("kept");
+    expect(renderRecordMarkdown(failedRecord(draft, facts))).not.toContain("Kept for inspection");
+  });
+
   it("records a rollback with its manifest trigger, and the judge's trigger on the failed gate", () => {
     const record = failedRecord(draft, {
       ...facts,

@@ -239,6 +239,17 @@ describe("a failed step on the local platform", () => {
     ]);
   });
 
+  it("names where the failed build was kept when the step kept it for inspection", async () => {
+    const router = await fakeRouter({ maintenance: false, blueUrl: "http://127.0.0.1:1" });
+    const kept = "services/sample-app/failed/2026-11-30T19-00-02-000Z-green-2.0.0";
+    const step = withFailureRecord(
+      "gate",
+      failingStep(new StepFailure("pre-promotion gate failed: /health answered 500", "errors", kept)),
+    );
+    await failureOf(step.create(project.dir, { name: "x", failure: context(router.adminPort) }));
+    expect(records(project)[0]?.record.failure).toMatchObject({ trigger: "errors", kept });
+  });
+
   it("lifts a maintenance response whose colour still answers, and says so", async () => {
     const blue = await listen((_req, res) => res.writeHead(200).end("1.0.0"));
     const router = await fakeRouter({ maintenance: true, blueUrl: `http://127.0.0.1:${blue}` });

@@ -5,7 +5,7 @@ import { type Server, createServer } from "node:http";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ResolvedHttpCheck as HttpCheckSpec } from "../../../../../contract";
+import { type ResolvedHttpCheck as HttpCheckSpec, StepFailure } from "../../../../../contract";
 import { type GateInputs, type GateOutputs, handlers } from "../../../../../platforms/local/handlers/gate";
 import {
   isRunning,
@@ -182,7 +182,41 @@ describe("Gate with the candidate colour's folder", () => {
       `The failed build was stopped (its log is in ${join(dir(), "app.log")})`,
     );
     expect(isRunning(record)).toBe(false);
+    // Kept for no one (keepFailedBuilds 0): no build folder is left, the log stays in the colour.
     expect(readdirSync(dir()).sort()).toEqual(["app.log", "gate.json"]);
+  });
+
+  it("keeps a build that failed it, stopped, for inspection when the service asks, with secrets redacted", async () => {
+    const secret = "unit-gate-secret-value";
+    const record = await runInColour();
+    if (!record) throw new Error("no pid file");
+    mkdirSync(join(dir(), "app"), { recursive: true });
+    writeFileSync(join(dir(), "app", "server.mjs"), "// the build\n");
+    writeFileSync(join(dir(), "app.log"), `GET /version answered with token ${secret}\n`);
+    const error = await ops
+      .create(project.dir, { ...withSlot("2.0.0"), keepFailedBuilds: 3, secrets: { API_TOKEN: secret } })
+      .then(
+        () => new Error("expected the gate to fail"),
+        (failure: unknown) => failure as Error,
+      );
+    expect(isRunning(record)).toBe(false);
+    expect(error).toBeInstanceOf(StepFailure);
+    const kept = (error as StepFailure).kept ?? "";
+    expect(kept).toMatch(/^services\/web\/failed\/[\dT-]+Z-green-2\.0\.0$/);
+    expect(error.message).toContain(
+      `The failed build was stopped. The failed build is kept, stopped, for inspection in ${kept}`,
+    );
+    const keptDir = join(project.dir, kept);
+    expect(readFileSync(join(keptDir, "app", "server.mjs"), "utf8")).toBe("// the build\n");
+    expect(readFileSync(join(keptDir, "app.log"), "utf8")).toBe(
+      "GET /version answered with token [secret]\n",
+    );
+    expect(JSON.parse(readFileSync(join(keptDir, "failure.json"), "utf8"))).toMatchObject({
+      color: "green",
+      version: "2.0.0",
+      stage: "gate",
+    });
+    expect(readdirSync(dir()).sort()).toEqual(["gate.json"]);
   });
 
   it("never stops the colour users are on", async () => {

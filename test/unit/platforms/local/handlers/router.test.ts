@@ -180,8 +180,15 @@ describe("Router create, read, update and delete", () => {
       logFile: join(project.dir, "services/web/blue/app.log"),
       pidFile: join(project.dir, "services/web/blue/app.pid.json"),
     });
+    // A failed build kept for inspection goes with the service.
+    mkdirSync(join(project.dir, "services/web/failed/2026-11-30T10-01-00-000Z-green-3.0.0/app"), {
+      recursive: true,
+    });
+    // A colour's folder left empty (its own delete ran while the router took its lock) goes too.
+    mkdirSync(join(project.dir, "services/web/green"), { recursive: true });
     if (!record || !supervisor) throw new Error("no pid file");
     await ops.delete(project.dir, "web-router", outputsOf(inputs));
+    expect(existsSync(join(project.dir, "services/web/failed"))).toBe(false);
     expect(isRunning(record)).toBe(false);
     expect(isRunning(supervisor)).toBe(false);
     expect(isRunning(stray)).toBe(false);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SlotInputs, type SlotOutputs, handlers } from "../../../../../platforms/local/handlers/slot";
+import { StepFailure } from "../../../../../contract";
 import {
   isRunning,
   portAccepts,
@@ -343,5 +344,42 @@ describe("Slot with secret variables", () => {
     );
     expect(error.message).toContain("starting with token [secret]");
     expect(error.message).not.toContain(value);
+    // Kept for no one (keepFailedBuilds 0): the stopped build's folder is removed, its log stays.
+    expect(existsSync(join(project.dir, "slots/green/app"))).toBe(false);
+    expect(existsSync(join(project.dir, "slots/failed"))).toBe(false);
+  });
+
+  it("keeps a build that exits before it listens, stopped, for inspection, with the value redacted", async () => {
+    const leaky = withSecret({
+      keepFailedBuilds: 1,
+      command: [
+        "node",
+        "-e",
+        "console.error('starting with token ' + process.env.API_TOKEN); process.exit(1)",
+      ],
+    });
+    const error = await ops.update(project.dir, "web-green", outputsOf(withSecret()), leaky).then(
+      () => new Error("expected the start to fail"),
+      (failure: unknown) => failure as Error,
+    );
+    expect(error).toBeInstanceOf(StepFailure);
+    const kept = (error as StepFailure).kept ?? "";
+    expect(kept).toMatch(/^slots\/failed\/\d{4}-\d\d-\d\dT[\d-]+Z-green-1\.0\.0$/);
+    expect(error.message).toContain(`The failed build is kept, stopped, for inspection in ${kept} `);
+    expect((error as StepFailure).trigger).toBe("start-failure");
+    const keptDir = join(project.dir, kept);
+    expect(readdirSync(keptDir).sort()).toEqual(["app", "app.log", "failure.json"]);
+    expect(readFileSync(join(keptDir, "app.log"), "utf8")).toContain("starting with token [secret]");
+    expect(filesHolding(keptDir, value)).toEqual([]);
+    expect(JSON.parse(readFileSync(join(keptDir, "failure.json"), "utf8"))).toMatchObject({
+      service: "web",
+      color: "green",
+      version: "1.0.0",
+      stage: "start",
+    });
+    // Nothing of it is a colour to start again: no process, pid, spec or restart file.
+    expect(existsSync(pidFile())).toBe(false);
+    expect(readdirSync(join(project.dir, "slots/green")).filter((name) => name !== "gate.json")).toEqual([]);
+    expect(await portAccepts(port)).toBe(false);
   });
 });
