@@ -81,7 +81,7 @@ describe("plugins of a killed engine", () => {
     plugins.push(...processTree(engine.pid, all).filter((p) => p.pid !== engine.pid && !managed.has(p.pid)));
     const named = (pattern: RegExp) => plugins.filter((p) => p.cmdline.some((arg) => pattern.test(arg)));
     expect(named(/pulumi-language-nodejs$/).length).toBeGreaterThanOrEqual(1);
-    expect(named(/run-policy-pack[\\/]index\.js$/)).toHaveLength(1);
+    expect(named(/policies[\\/]runner\.cjs$/)).toHaveLength(1);
     expect(named(/dynamic-provider[\\/]index\.js$/)).toHaveLength(1);
 
     killQuietly(engine.pid);
