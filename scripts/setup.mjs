@@ -241,6 +241,8 @@ const sampleApp = spawnSync(process.execPath, [join(root, "scripts", "build-samp
 });
 if (sampleApp.status !== 0) fail(`building the sample app failed:\n${sampleApp.stderr}`);
 log("sample app builds: .shipgate/artifacts/sample-app/");
+const { ensureNginx } = await import("./lib/nginx.mjs");
+log(ensureNginx((message) => log(message)));
 // `--kubernetes`: also the programs of the local Kubernetes cluster and the Pulumi Kubernetes
 // provider, which only the kubernetes end-to-end tests need (a first build takes long).
 if (process.argv.includes("--kubernetes")) await ensureKubernetes();

@@ -27,6 +27,8 @@ export interface ServicePaths {
   readonly routerState: string;
   readonly routerPid: string;
   readonly routerLog: string;
+  /** The nginx that carries the router's user traffic, when there is one: `{pid, runtimeDir}`. */
+  readonly routerNginx: string;
   /** The service's supervisor, started with the router: its pid and log sit beside the router's. */
   readonly supervisorPid: string;
   readonly supervisorLog: string;
@@ -61,6 +63,7 @@ export function servicePaths(workDir: string, service: string): ServicePaths {
     routerState: join(routerDir, "state.json"),
     routerPid: join(routerDir, "router.pid.json"),
     routerLog: join(routerDir, "router.log"),
+    routerNginx: join(routerDir, "nginx.json"),
     supervisorPid: join(routerDir, "supervisor.pid.json"),
     supervisorLog: join(routerDir, "supervisor.log"),
     eventsLog: join(workDir, "events.log"),

@@ -3,7 +3,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 import { root } from "./engine.mjs";
+
+const { bundleState } = createRequire(import.meta.url)("../../policies/bundle.cjs");
 
 const sources = [
   "index.ts",
@@ -54,6 +57,21 @@ function bundleRunner() {
   }
 }
 
+/**
+ * Bundles the policy pack (scripts/lib/bundle-pack.mjs), which the pack's process then starts from.
+ * Exits the process when the bundle cannot be built.
+ */
+function bundlePolicyPack() {
+  const script = join(root, "scripts", "lib", "bundle-pack.mjs");
+  const result = spawnSync(process.execPath, [script], { cwd: root, stdio: "inherit" });
+  if (result.status !== 0) {
+    process.stderr.write(
+      "build failed: the policy pack bundle did not build; see the esbuild errors above.\n",
+    );
+    process.exit(result.status ?? 1);
+  }
+}
+
 /** True when dist/ is missing or older than a source file. */
 export function buildIsStale() {
   if (!existsSync(buildInfo) || !existsSync(runnerBundle)) return true;
@@ -61,9 +79,25 @@ export function buildIsStale() {
   return sources.some((source) => newestMtime(join(root, source)) > built);
 }
 
-/** Runs `tsc -p tsconfig.build.json` when the build is stale; exits the process when it fails. */
+/** Builds (see `build`) when the build is stale; bundles only the policy pack when only it is stale. */
 export function buildIfStale(log = (message) => process.stderr.write(`${message}\n`)) {
-  if (!buildIsStale()) return;
+  if (!buildIsStale()) {
+    // The pack's bundle also depends on what tsc does not compile (package-lock.json, the bundler).
+    const pack = bundleState(root);
+    if (!pack.current) {
+      log(`build: bundling the policy pack (${pack.reason}) ...`);
+      bundlePolicyPack();
+    }
+    return;
+  }
+  build(log);
+}
+
+/**
+ * Compiles the program (`tsc -p tsconfig.build.json`) and bundles the kubernetes runner and the policy
+ * pack, whether or not anything changed (`npm run build`); exits the process when a step fails.
+ */
+export function build(log = (message) => process.stderr.write(`${message}\n`)) {
   const started = Date.now();
   log("build: compiling the program (tsc -p tsconfig.build.json) ...");
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
@@ -76,6 +110,7 @@ export function buildIfStale(log = (message) => process.stderr.write(`${message}
     process.exit(result.status ?? 1);
   }
   bundleRunner();
+  bundlePolicyPack();
   // tsc leaves its build info untouched when a newer file changed nothing it emits (a comment in a
   // file it does not compile, say); mark the build as current so the next check is quick again.
   const now = new Date();

@@ -283,6 +283,15 @@ export function processTree(pid: number, all = listProcesses()): ProcessInfo[] {
   return tree;
 }
 
+/**
+ * The router's nginx (its master and workers, as its record names them; none without a record):
+ * the router's own, started as its child, so they run from its folder too.
+ */
+export function routerNginxPids(paths: ServicePaths, all = listProcesses()): number[] {
+  const record = readJsonFile<{ pid: number }>(paths.routerNginx);
+  return record === undefined ? [] : processTree(record.pid, all).map((p) => p.pid);
+}
+
 export function killQuietly(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
   try {
     process.kill(pid, signal);

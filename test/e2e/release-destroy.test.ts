@@ -1,13 +1,14 @@
 // `pulumi destroy` of a stack that released the sample app: no process of the stack is left
 // running, and its working folder holds only what docs/local-platform.md says is kept (data,
 // backups, records and the notifications log).
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createReleaseStack,
   filesUnder,
   listProcesses,
   processesUnder,
+  routerNginxPids,
   readJsonFile,
   type ReleaseStack,
   testPort,
@@ -36,15 +37,25 @@ describe("destroying a stack that released the sample app", () => {
       stack.slotPid("green"),
     ];
     expect(pids.every((pid) => typeof pid === "number")).toBe(true);
-    // The router, its supervisor and both colours.
-    expect(processesUnder(stack.workDirPath)).toHaveLength(4);
+    // The router, its nginx (master and one worker), its supervisor and both colours.
+    const nginx = routerNginxPids(stack.paths);
+    expect(nginx).toHaveLength(2);
+    const nginxFolder = readJsonFile<{ runtimeDir: string }>(stack.paths.routerNginx)?.runtimeDir ?? "";
+    expect(existsSync(nginxFolder)).toBe(true);
+    expect(
+      processesUnder(stack.workDirPath)
+        .map((p) => p.pid)
+        .sort(),
+    ).toEqual([...pids, ...nginx].sort());
 
     const destroy = await stack.stack.destroy();
 
     expect(destroy.summary.result).toBe("succeeded");
     expect(processesUnder(stack.workDirPath)).toEqual([]);
     const running = new Set(listProcesses().map((p) => p.pid));
-    expect(pids.filter((pid) => pid !== undefined && running.has(pid))).toEqual([]);
+    expect([...pids, ...nginx].filter((pid) => pid !== undefined && running.has(pid))).toEqual([]);
+    // nginx's private folder (sockets, route markers) goes with it.
+    expect(existsSync(nginxFolder)).toBe(false);
     expect(readdirSync(stack.workDirPath).sort()).toEqual([
       "backups",
       "data",

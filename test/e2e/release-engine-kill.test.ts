@@ -13,6 +13,7 @@ import {
   listProcesses,
   processesUnder,
   processTree,
+  routerNginxPids,
   readJsonFile,
   waitFor,
   type ProcessInfo,
@@ -51,6 +52,7 @@ describe("the engine killed during a gate, then the release run again", () => {
       readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid,
       stack.slotPid("blue"),
       stack.slotPid("green"),
+      ...routerNginxPids(stack.paths),
     ].filter((pid): pid is number => pid !== undefined);
 
   it("kills the engine while v2's gate runs; v1 keeps serving and nothing untracked runs", async () => {
@@ -98,7 +100,7 @@ describe("the engine killed during a gate, then the release run again", () => {
       killed.every((p) => !listProcesses().some((q) => q.pid === p.pid)) ? true : undefined,
     );
 
-    // What runs from the stack's folder is exactly what its pid files track: router, blue, green.
+    // What runs from the stack's folder is exactly what its pid and nginx files track.
     expect(
       processesUnder(stack.workDirPath)
         .map((p) => p.pid)
@@ -133,7 +135,8 @@ describe("the engine killed during a gate, then the release run again", () => {
         .map((p) => p.pid)
         .sort(),
     ).toEqual(trackedPids().sort());
-    expect(trackedPids()).toHaveLength(4);
+    // The router, its nginx (master and one worker), the supervisor and both colours.
+    expect(trackedPids()).toHaveLength(6);
     // Run once more, nothing of the release's steps changes. The deployment record is left out: a
     // second run of a finished release re-plans it with no previous colour and rewrites it (reported
     // to the lead: components plan previousColor from what runs now).

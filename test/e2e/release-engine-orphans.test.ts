@@ -13,6 +13,7 @@ import {
   policyPackPath,
   processesUnder,
   processTree,
+  routerNginxPids,
   readJsonFile,
   waitFor,
   type ProcessInfo,
@@ -41,6 +42,7 @@ describe("plugins of a killed engine", () => {
       readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid,
       stack.slotPid("blue"),
       stack.slotPid("green"),
+      ...routerNginxPids(stack.paths),
     ].filter((pid): pid is number => pid !== undefined);
 
   it("stop within seconds of the engine, and change nothing users see", async () => {
@@ -79,7 +81,7 @@ describe("plugins of a killed engine", () => {
     plugins.push(...processTree(engine.pid, all).filter((p) => p.pid !== engine.pid && !managed.has(p.pid)));
     const named = (pattern: RegExp) => plugins.filter((p) => p.cmdline.some((arg) => pattern.test(arg)));
     expect(named(/pulumi-language-nodejs$/).length).toBeGreaterThanOrEqual(1);
-    expect(named(/run-policy-pack[\\/]index\.js$/)).toHaveLength(1);
+    expect(named(/policies[\\/]runner\.cjs$/)).toHaveLength(1);
     expect(named(/dynamic-provider[\\/]index\.js$/)).toHaveLength(1);
 
     killQuietly(engine.pid);
@@ -112,6 +114,7 @@ describe("plugins of a killed engine", () => {
     expect(up.summary.result).toBe("succeeded");
     expect(up.outputs["activeColor"]?.value).toBe("green");
     expect(up.outputs["liveVersion"]?.value).toBe("2.0.0");
-    expect(trackedPids()).toHaveLength(4);
+    // The router, its nginx (master and one worker), the supervisor and both colours.
+    expect(trackedPids()).toHaveLength(6);
   });
 });

@@ -33,6 +33,8 @@ describe("a plain pulumi up heals dead processes", () => {
     const bluePid = stack.slotPid("blue");
     const greenPid = stack.slotPid("green");
     const supervisorPid = readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid;
+    const nginxPid = readJsonFile<{ pid: number }>(stack.paths.routerNginx)?.pid;
+    if (nginxPid === undefined) throw new Error("no nginx record");
     if (routerPid === undefined || bluePid === undefined || supervisorPid === undefined) {
       throw new Error("no pid files");
     }
@@ -45,7 +47,8 @@ describe("a plain pulumi up heals dead processes", () => {
     await waitFor("the router and blue to be gone", () =>
       gone(routerPid) && gone(bluePid) ? true : undefined,
     );
-    await expect(fetchLocal(port, "/version")).rejects.toThrow();
+    // The router's nginx outlives it and serves users on, from green.
+    expect(await fetchLocal(port, "/version")).toMatchObject({ status: 200, color: "green" });
 
     const up = await stack.stack.up();
     expect(up.summary.result).toBe("succeeded");
@@ -53,6 +56,9 @@ describe("a plain pulumi up heals dead processes", () => {
 
     const newRouter = readJsonFile<{ pid: number }>(stack.paths.routerPid)?.pid;
     expect(newRouter).not.toBe(routerPid);
+    // The new router runs an nginx of its own; the one the killed router left is stopped.
+    expect(readJsonFile<{ pid: number }>(stack.paths.routerNginx)?.pid).not.toBe(nginxPid);
+    expect(gone(nginxPid)).toBe(true);
     const newSupervisor = readJsonFile<{ pid: number }>(stack.paths.supervisorPid)?.pid;
     expect(newSupervisor).not.toBe(supervisorPid);
     expect(newSupervisor !== undefined && !gone(newSupervisor)).toBe(true);

@@ -51,8 +51,8 @@ describe("releases the program refuses change nothing", () => {
     expect((await stack.release("v1.yaml")).summary.result).toBe("succeeded");
     before = await snapshot();
     expect(before.served).toBe('{"version":"1.0.0","schema":1}\n');
-    // The router, its supervisor and blue.
-    expect(before.pids).toHaveLength(3);
+    // The router, its nginx (master and one worker), its supervisor and blue.
+    expect(before.pids).toHaveLength(5);
   });
 
   afterAll(async () => {

@@ -17,6 +17,7 @@ import {
 } from "../process-ops";
 import { colors } from "../../../components/platform";
 import { failedBuildsDirOf, slotPaths } from "../layout";
+import { stopLeftOverNginx } from "../router/nginx";
 import { waitForRouter } from "../router/router-client";
 import { stopOnPurpose, stopUnsupervisedLocked, withLock, writeRestartSpec } from "../supervision";
 import { initialRouterState, parseRouterState, type RouterState } from "../router/state";
@@ -45,6 +46,15 @@ async function readState(path: string): Promise<RouterState | undefined> {
 
 const supervisorPidFile = (dir: string) => join(dir, "supervisor.pid.json");
 
+/**
+ * The nginx the set-up unpacked into the project (scripts/lib/nginx.mjs), for the router to carry user
+ * traffic with; without it the router forwards requests itself.
+ */
+function nginxEnv(projectDir: string): Record<string, string> {
+  const binary = join(projectDir, ".tools", "nginx", "nginx");
+  return existsSync(binary) ? { SHIPGATE_NGINX: binary } : {};
+}
+
 /** How the router of `dir` starts (and how the supervisor starts it again). */
 function routerStart(projectDir: string, dir: string) {
   return {
@@ -54,7 +64,7 @@ function routerStart(projectDir: string, dir: string) {
       join(dir, "state.json"),
     ],
     cwd: dir,
-    env: { PATH: process.env["PATH"] ?? "" },
+    env: { PATH: process.env["PATH"] ?? "", ...nginxEnv(projectDir) },
     logFile: join(dir, "router.log"),
   };
 }
@@ -83,6 +93,7 @@ export async function startRouterProcess(projectDir: string, inputs: RouterInput
   const pidFile = join(dir, "router.pid.json");
   const record = await withLock(dir, async () => {
     await stopUnsupervisedLocked(pidFile);
+    await stopLeftOverNginx(dir);
     await requireFreePorts(
       [inputs.port, inputs.adminPort],
       `the router of ${inputs.service}`,
@@ -158,6 +169,8 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
     // The supervisor first, so nothing is started again while the stack's processes stop.
     await stopByPidFile(supervisorPidFile(dir));
     await stopOnPurpose(join(dir, "router.pid.json"));
+    // An nginx a killed router left behind serves on in a process group of its own dead router.
+    await stopLeftOverNginx(dir);
     // The router goes only with the whole service (destroy, or a new working folder): a colour the
     // state does not know of (its start was cut short by a killed engine) is stopped here too, so
     // nothing the stack started outlives it. The colours' own deletes find theirs already stopped.

@@ -1,7 +1,9 @@
 // Entry point of the router process: `node dist/platforms/local/router/main.js <router-state.json>`.
-// Started detached by the local platform; stops cleanly on SIGTERM or SIGINT.
+// Started detached by the local platform; stops cleanly on SIGTERM or SIGINT, and exits when its nginx
+// ends unasked.
 import { resolve } from "node:path";
-import { startRouter } from "./server";
+import { nginxFromEnv } from "./nginx";
+import { type RunningRouter, startRouter } from "./server";
 
 async function main(): Promise<void> {
   const stateFile = process.argv[2];
@@ -9,7 +11,16 @@ async function main(): Promise<void> {
     process.stderr.write("usage: node dist/platforms/local/router/main.js <path-to-router-state.json>\n");
     process.exit(2);
   }
-  const router = await startRouter(resolve(stateFile));
+  // SHIPGATE_NGINX names the nginx that carries user traffic; without it the router forwards itself.
+  const started: { router?: RunningRouter } = {};
+  const router = await startRouter(resolve(stateFile), {
+    nginx: nginxFromEnv(),
+    // Users would meet a closed port: exit, so that the supervisor starts the router (and nginx) again.
+    onDataPlaneExit: () => {
+      void (started.router?.close() ?? Promise.resolve()).finally(() => process.exit(1));
+    },
+  });
+  started.router = router;
   const stop = (signal: string) => {
     process.stdout.write(`${new Date().toISOString()} shipgate-router received ${signal}\n`);
     router.close().then(

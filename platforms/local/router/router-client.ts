@@ -21,6 +21,11 @@ const countsSchema = z.object({ blue: z.number(), green: z.number() });
 export const routerStatusSchema = routerStateSchema.extend({
   inFlight: countsSchema,
   webSockets: countsSchema,
+  /** Who forwards user requests: nginx, or the router itself (absent from older routers: itself). */
+  dataPlane: z.enum(["node", "nginx"]).optional(),
+  nginxPid: z.number().int().nullable().optional(),
+  /** Requests nginx is forwarding or answering now (null when it did not say). */
+  inFlightNginx: z.number().int().nullable().optional(),
   pid: z.number().int(),
   uptimeSeconds: z.number(),
 });
@@ -29,7 +34,12 @@ export type RouterStatus = z.infer<typeof routerStatusSchema>;
 const switchResultSchema = z.object({ previous: colorSchema.nullable(), active: colorSchema });
 export type SwitchResult = z.infer<typeof switchResultSchema>;
 
-const drainResultSchema = z.object({ drained: z.boolean(), waitedMs: z.number(), inFlight: countsSchema });
+const drainResultSchema = z.object({
+  drained: z.boolean(),
+  waitedMs: z.number(),
+  inFlight: countsSchema,
+  inFlightNginx: z.number().int().nullable().optional(),
+});
 export type DrainResult = z.infer<typeof drainResultSchema>;
 
 const healthSchema = z.object({ status: z.literal("ok"), service: z.string(), pid: z.number().int() });

@@ -3,10 +3,12 @@
 // fails a request that may be repeated, the request goes once more to the warm colour that served
 // before the last switch; a burst of failures sends every user there (failover.ts has the rules).
 import * as http from "node:http";
+import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import { createProxyServer } from "http-proxy-3";
 import { FailureWindow, isFailure, mayRetry } from "./failover";
 import { attempt, declaredBodyBytes, readBody, relay } from "./forward";
+import { type NginxDataPlane, prepareNginx } from "./nginx";
 import {
   type Color,
   type RouterState,
@@ -43,6 +45,13 @@ export interface RouterOptions {
   readonly log?: (line: string) => void;
   /** How long shutdown waits for in-flight requests before closing their connections. Default 10 s. */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * An nginx binary to carry user traffic (nginx-config.ts says why). Without one, the router
+   * forwards requests itself, with the same rules, at a higher cost per request.
+   */
+  readonly nginx?: string;
+  /** Called when the nginx the router started ends without being asked to. */
+  readonly onDataPlaneExit?: (detail: string) => void;
 }
 
 export interface RunningRouter {
@@ -105,15 +114,25 @@ async function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
   }
 }
 
-function listen(server: http.Server, port: number): Promise<number> {
+function listen(server: http.Server, port: number | string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
+    const ready = () => {
       server.off("error", reject);
       const address = server.address();
-      resolve(typeof address === "object" && address !== null ? address.port : port);
-    });
+      resolve(typeof address === "object" && address !== null ? address.port : 0);
+    };
+    if (typeof port === "string") server.listen(port, ready);
+    else server.listen(port, "127.0.0.1", ready);
   });
+}
+
+/** A port the OS has free now (for nginx, which cannot report a port it was given as 0). */
+async function freePort(): Promise<number> {
+  const probe = http.createServer();
+  const port = await listen(probe, 0);
+  await closeServer(probe);
+  return port;
 }
 
 function closeServer(server: http.Server): Promise<void> {
@@ -182,6 +201,11 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
     state = next;
     failures = new FailureWindow(failoverSettings(next));
     say("failover", `${color} -> ${next.active ?? "none"}: ${reason}`);
+    try {
+      nginx?.reroute(next);
+    } catch (error) {
+      say("failover-not-applied", `nginx still routes to ${color}: ${(error as Error).message}`);
+    }
     writeRouterState(stateFile, next).catch((error: unknown) =>
       say("failover-not-saved", `${(error as Error).message}; a restarted router would route to ${color}`),
     );
@@ -297,19 +321,42 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
     });
   };
 
-  /** Every change is written to the file before it takes effect or is answered. */
+  /**
+   * Every change is written to the file before it takes effect, and takes effect (nginx included)
+   * before it is answered.
+   */
   const commit = async (next: RouterState) => {
     await writeRouterState(stateFile, next);
     if (next.active !== state.active || next.failover !== state.failover) {
       failures = new FailureWindow(failoverSettings(next));
     }
     state = next;
+    await nginx?.apply(next, failoverSettings(next), publicPort);
   };
 
-  const status = () => ({
+  /** Requests in flight anywhere: the router's own and, with nginx, nginx's. */
+  const inFlightTotal = async () => total() + (nginx === undefined ? 0 : await nginx.inFlight());
+  /** Resolves true when nothing is in flight (nginx included), false when the time ran out first. */
+  const waitForAllIdle = async (timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    if (!(await waitForIdle(timeoutMs))) return false;
+    if (nginx === undefined) return true;
+    while ((await nginx.inFlight()) > 0) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return true;
+  };
+
+  const status = async () => ({
     ...state,
     inFlight: { ...inFlight },
     webSockets: { ...webSockets },
+    dataPlane: nginx === undefined ? "node" : "nginx",
+    // nginx counts the requests it forwards, not by colour.
+    ...(nginx === undefined
+      ? {}
+      : { nginxPid: nginx.pid() ?? null, inFlightNginx: await nginx.inFlight().catch(() => null) }),
     pid: process.pid,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
   });
@@ -324,7 +371,7 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
       return;
     }
     if (method === "GET" && path === "/state") {
-      sendJson(res, 200, status());
+      sendJson(res, 200, await status());
       return;
     }
     if (upstreamMatch !== null && (method === "PUT" || method === "DELETE")) {
@@ -377,13 +424,14 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
     if (method === "POST" && path === "/drain") {
       const body = parseWith(drainBodySchema, await readJsonBody(req), "drain request");
       const began = Date.now();
-      const drained = await waitForIdle(body.timeoutMs);
+      const drained = await waitForAllIdle(body.timeoutMs);
       const waitedMs = Date.now() - began;
       say("drain", `${drained ? "drained" : "timed out"} after ${waitedMs} ms`);
       sendJson(res, drained ? 200 : 504, {
         drained,
         waitedMs,
         inFlight: { ...inFlight },
+        ...(nginx === undefined ? {} : { inFlightNginx: await nginx.inFlight().catch(() => null) }),
         ...(drained ? {} : { error: `requests still in flight after ${body.timeoutMs} ms` }),
       });
       return;
@@ -411,12 +459,33 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
     });
   });
 
-  const publicPort = await listen(publicServer, state.listenPort);
+  let nginx: NginxDataPlane | undefined;
+  let publicPort: number;
+  if (options.nginx === undefined) {
+    publicPort = await listen(publicServer, state.listenPort);
+  } else {
+    // nginx takes the public port; the router's own listener only answers what nginx hands over.
+    nginx = await prepareNginx({
+      binary: options.nginx,
+      routerDir: dirname(stateFile),
+      log: say,
+      onFailure: ({ color, what }) => failureOf(color, what),
+      onExit: (detail) => {
+        say("nginx-exited", detail);
+        options.onDataPlaneExit?.(detail);
+      },
+    });
+    await listen(publicServer, nginx.paths.routerSocket);
+    publicPort = state.listenPort === 0 ? await freePort() : state.listenPort;
+  }
   let adminPort: number;
   try {
     adminPort = await listen(adminServer, state.adminPort);
+    await nginx?.start(state, failoverSettings(state), publicPort);
   } catch (error) {
+    await nginx?.close(0);
     await closeServer(publicServer);
+    if (adminServer.listening) await closeServer(adminServer);
     throw error;
   }
   if (publicPort !== state.listenPort || adminPort !== state.adminPort) {
@@ -426,18 +495,20 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
     "start",
     `pid=${process.pid} listen=http://127.0.0.1:${publicPort} admin=http://127.0.0.1:${adminPort} ` +
       `active=${state.active ?? "none"} upstreams=${colors.map((c) => `${c}:${state.upstreams[c] ?? "-"}`).join(",")}` +
-      ` maintenance=${state.maintenance.enabled ? "on" : "off"}`,
+      ` maintenance=${state.maintenance.enabled ? "on" : "off"} data-plane=${nginx === undefined ? "node" : "nginx"}`,
   );
 
   let closing: Promise<{ drained: boolean }> | undefined;
   const close = () => {
     closing ??= (async () => {
-      say("stop", `waiting for ${total()} in-flight request(s)`);
+      say("stop", `waiting for ${await inFlightTotal().catch(() => total())} in-flight request(s)`);
+      // nginx first: it stops accepting at once and finishes what it is answering.
+      const nginxDrained = (await nginx?.close(shutdownTimeoutMs)) ?? true;
       const publicClosed = closeServer(publicServer);
       publicServer.closeIdleConnections();
       // Keep-alive connections that just finished a response are idle now: close them as they free up.
       const idleSweep = setInterval(() => publicServer.closeIdleConnections(), 50);
-      const drained = await waitForIdle(shutdownTimeoutMs);
+      const drained = (await waitForIdle(shutdownTimeoutMs)) && nginxDrained;
       clearInterval(idleSweep);
       publicServer.closeAllConnections();
       await publicClosed;

@@ -4,8 +4,9 @@
 // packs. The Go module that holds Pulumi's own Node.js host is not served by the module proxy this
 // project builds from, so shipgate builds this small host instead, against the same version of the
 // Pulumi SDK as the CLI. It implements what a release needs: running a Node.js program through
-// `@pulumi/pulumi/cmd/run`, running a Node.js policy pack through `@pulumi/pulumi/cmd/run-policy-pack`,
-// and the informational calls the CLI makes (plugin info, about, dependencies).
+// `@pulumi/pulumi/cmd/run`, running a Node.js policy pack through `@pulumi/pulumi/cmd/run-policy-pack`
+// or the starter the pack names itself, and the informational calls the CLI makes (plugin info,
+// about, dependencies).
 //
 // It deliberately does not discover provider plugins from node_modules: shipgate's stacks use no
 // provider that the engine would have to download, and an engine that tried would fail on a machine
@@ -305,7 +306,8 @@ func (h *languageHost) RunPlugin(
 	}
 	ctx := server.Context()
 	programDir := req.GetInfo().GetProgramDirectory()
-	runner, err := findRunner(programDir, "run-policy-pack")
+	options := req.GetInfo().GetOptions().AsMap()
+	runner, err := policyPackRunner(programDir, options)
 	if err != nil {
 		return err
 	}
@@ -340,7 +342,7 @@ func (h *languageHost) RunPlugin(
 	if err != nil {
 		return err
 	}
-	args := append(nodeArgs(req.GetInfo().GetOptions().AsMap()), runner, engineAddress, programDir)
+	args := append(nodeArgs(options), runner, engineAddress, programDir)
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = programDir
 	cmd.Env = env
@@ -407,6 +409,35 @@ func withCompileCache(env []string) []string {
 		return env
 	}
 	return append(env, "NODE_COMPILE_CACHE="+filepath.Join(base, "shipgate", "node-compile-cache"))
+}
+
+// policyPackRunner is the script that starts a policy pack. By default it is @pulumi/pulumi's
+// `run-policy-pack`, which loads the whole SDK and registers ts-node before it loads the pack: most of
+// a second of CPU on every preview and `up`, while the engine waits for the pack before it starts the
+// program. A pack may name its own starter instead, in the `runner` runtime option of
+// PulumiPolicy.yaml (a file inside the pack's folder), which is started with the same arguments
+// (engine address, pack folder) and must serve the analyzer and print its port the same way.
+func policyPackRunner(dir string, options map[string]any) (string, error) {
+	raw, ok := options["runner"]
+	if !ok {
+		return findRunner(dir, "run-policy-pack")
+	}
+	name, isString := raw.(string)
+	if !isString || name == "" || filepath.IsAbs(name) {
+		return "", fmt.Errorf("the `runner` runtime option of %s must be a file "+
+			"inside the pack's folder, not %v", filepath.Join(dir, "PulumiPolicy.yaml"), raw)
+	}
+	path := filepath.Join(dir, name)
+	if rel, err := filepath.Rel(dir, path); err != nil || rel == ".." ||
+		strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("the `runner` runtime option of %s must be a file "+
+			"inside the pack's folder, not %q", filepath.Join(dir, "PulumiPolicy.yaml"), name)
+	}
+	if info, err := os.Stat(path); err != nil || info.IsDir() {
+		return "", fmt.Errorf("the policy pack's runner %s (the `runner` runtime option of its "+
+			"PulumiPolicy.yaml) is not a file", path)
+	}
+	return path, nil
 }
 
 // findRunner locates @pulumi/pulumi's entry script `cmd/<name>` by walking up from dir, the way
