@@ -16,7 +16,7 @@ import {
   writeJsonAtomic,
 } from "../process-ops";
 import { colors } from "../../../components/platform";
-import { failedBuildsDirOf, slotPaths } from "../layout";
+import { failedBuildsDirOf, servicePorts, slotPaths } from "../layout";
 import { stopLeftOverNginx } from "../router/nginx";
 import { waitForRouter } from "../router/router-client";
 import { stopOnPurpose, stopUnsupervisedLocked, withLock, writeRestartSpec } from "../supervision";
@@ -56,7 +56,7 @@ function nginxEnv(projectDir: string): Record<string, string> {
 }
 
 /** How the router of `dir` starts (and how the supervisor starts it again). */
-function routerStart(projectDir: string, dir: string) {
+function routerStart(projectDir: string, dir: string, port: number) {
   return {
     command: [
       process.execPath,
@@ -64,7 +64,13 @@ function routerStart(projectDir: string, dir: string) {
       join(dir, "state.json"),
     ],
     cwd: dir,
-    env: { PATH: process.env["PATH"] ?? "", ...nginxEnv(projectDir) },
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      ...nginxEnv(projectDir),
+      // Where the colours will listen, so nginx has their pools ready and registering a colour
+      // changes no configuration (a reload would close every idle keep-alive connection).
+      SHIPGATE_SLOT_PORTS: colors.map((color) => `${color}=${servicePorts(port).slot[color]}`).join(","),
+    },
     logFile: join(dir, "router.log"),
   };
 }
@@ -104,7 +110,7 @@ export async function startRouterProcess(projectDir: string, inputs: RouterInput
       ? { ...existing, listenPort: inputs.port, adminPort: inputs.adminPort }
       : initialRouterState({ service: inputs.service, listenPort: inputs.port, adminPort: inputs.adminPort });
     await writeJsonAtomic(statePath, state);
-    const start = routerStart(projectDir, dir);
+    const start = routerStart(projectDir, dir, inputs.port);
     const started = await startDetached({ ...start, pidFile });
     try {
       await waitUntilListening(started, inputs.adminPort, 15_000);
@@ -157,7 +163,7 @@ export const handlers: LocalHandlers<RouterInputs, RouterOutputs> = {
       isRunning(running)
     ) {
       await withLock(dir, () =>
-        writeRestartSpec(dir, { ...routerStart(projectDir, dir), port: news.adminPort }),
+        writeRestartSpec(dir, { ...routerStart(projectDir, dir, news.port), port: news.adminPort }),
       );
       await ensureSupervisor(projectDir, dir);
       return { outs: { ...news, pid: running.pid, url: `http://127.0.0.1:${news.port}`, running: true } };

@@ -2,7 +2,7 @@
 // Started detached by the local platform; stops cleanly on SIGTERM or SIGINT, and exits when its nginx
 // ends unasked.
 import { resolve } from "node:path";
-import { nginxFromEnv } from "./nginx";
+import { nginxFromEnv, slotPortsFromEnv } from "./nginx";
 import { type RunningRouter, startRouter } from "./server";
 
 async function main(): Promise<void> {
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const started: { router?: RunningRouter } = {};
   const router = await startRouter(resolve(stateFile), {
     nginx: nginxFromEnv(),
+    slotPorts: slotPortsFromEnv(),
     // Users would meet a closed port: exit, so that the supervisor starts the router (and nginx) again.
     onDataPlaneExit: () => {
       void (started.router?.close() ?? Promise.resolve()).finally(() => process.exit(1));

@@ -30,6 +30,11 @@ export interface NginxConfigInput {
   /** Counts configurations; the router waits until nginx answers with this one. */
   readonly generation: number;
   readonly paths: NginxPaths;
+  /**
+   * Where colours not registered yet will listen. Their pools are written ahead, so registering a
+   * colour at that address changes no configuration, and needs no reload.
+   */
+  readonly slotPorts?: Partial<Record<Color, number>>;
 }
 
 const portOf = (url: string): number => Number(url.slice(url.lastIndexOf(":") + 1));
@@ -75,6 +80,10 @@ const addressPattern = (port: number) => `127\\.0\\.0\\.1:${port}`;
  */
 export function renderNginxConfig(input: NginxConfigInput): string {
   const { state, settings, paths, listenPort, generation } = input;
+  const addressOf = (color: Color): string | undefined => {
+    const port = input.slotPorts?.[color];
+    return state.upstreams[color] ?? (port === undefined ? undefined : `http://127.0.0.1:${port}`);
+  };
   const routeDir = `${paths.runtimeDir}/route`;
   const lines: string[] = [
     "# Written by the shipgate router from its state file; every change is rewritten, not edited.",
@@ -125,14 +134,14 @@ export function renderNginxConfig(input: NginxConfigInput): string {
   // Which pool a request takes: by its route and whether its method may be sent a second time.
   const poolMap = ['  map "$sg_route:$sg_may_retry" $sg_pool {', "    default sg_router;"];
   for (const color of colors) {
-    const url = state.upstreams[color];
+    const url = addressOf(color);
     if (url === undefined) continue;
     colorMap.push(`    "~(^|, )${addressPattern(portOf(url))}$" ${color};`);
     retriedMap.push(`    "~^${addressPattern(portOf(url))}, " ${color};`);
     lines.push(...upstream(`sg_${color}`, [server(url)], 64));
     poolMap.push(`    "${color}:0" sg_${color};`, `    "${color}:1" sg_${color};`);
     for (const warm of colors) {
-      const warmUrl = state.upstreams[warm];
+      const warmUrl = addressOf(warm);
       if (warm === color || warmUrl === undefined) continue;
       const name = `${color}_then_${warm}`;
       lines.push(...upstream(`sg_${name}`, [server(url), server(warmUrl, true)], 64));

@@ -156,6 +156,8 @@ export interface NginxOptions {
   readonly onFailure: (failure: FailedRequest) => void;
   /** nginx ended without being asked to. */
   readonly onExit: (detail: string) => void;
+  /** Where colours not registered yet will listen (their pools are made ready). */
+  readonly slotPorts?: Partial<Record<Color, number>>;
 }
 
 export interface NginxDataPlane {
@@ -282,12 +284,17 @@ export async function prepareNginx(options: NginxOptions): Promise<NginxDataPlan
   /** Writes the configuration of `state`; its generation, or undefined when nothing changed. */
   const write = async (state: RouterState, settings: FailoverSettings, listenPort: number) => {
     current = state;
-    const content = renderNginxConfig({ state, settings, listenPort, generation: 0, paths });
+    const slotPorts = options.slotPorts ?? {};
+    const content = renderNginxConfig({ state, settings, listenPort, generation: 0, paths, slotPorts });
     if (content === written) return undefined;
     generation += 1;
-    await writeFileAtomic(configFile, renderNginxConfig({ state, settings, listenPort, generation, paths }), {
-      mode: 0o644,
-    });
+    await writeFileAtomic(
+      configFile,
+      renderNginxConfig({ state, settings, listenPort, generation, paths, slotPorts }),
+      {
+        mode: 0o644,
+      },
+    );
     written = content;
     return generation;
   };
@@ -387,6 +394,20 @@ export async function prepareNginx(options: NginxOptions): Promise<NginxDataPlan
     },
   };
   return plane;
+}
+
+/**
+ * Where the colours will listen (`SHIPGATE_SLOT_PORTS=blue=P1,green=P2`); a value that is not that
+ * is ignored (nginx then gets a colour's pool once it is registered, with a reload).
+ */
+export function slotPortsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Record<Color, number>> {
+  const ports: Partial<Record<Color, number>> = {};
+  for (const part of (env["SHIPGATE_SLOT_PORTS"] ?? "").split(",")) {
+    const match = /^(blue|green)=(\d{1,5})$/.exec(part.trim());
+    const port = Number(match?.[2]);
+    if (match !== null && port >= 1 && port <= 65535) ports[match[1] as Color] = port;
+  }
+  return ports;
 }
 
 /** The nginx binary the router should use: `SHIPGATE_NGINX`, when set to an existing file. */

@@ -50,6 +50,8 @@ export interface RouterOptions {
    * forwards requests itself, with the same rules, at a higher cost per request.
    */
   readonly nginx?: string;
+  /** Where colours not registered yet will listen, so nginx has their pools ready. */
+  readonly slotPorts?: Partial<Record<Color, number>>;
   /** Called when the nginx the router started ends without being asked to. */
   readonly onDataPlaneExit?: (detail: string) => void;
 }
@@ -467,6 +469,7 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
     // nginx takes the public port; the router's own listener only answers what nginx hands over.
     nginx = await prepareNginx({
       binary: options.nginx,
+      ...(options.slotPorts === undefined ? {} : { slotPorts: options.slotPorts }),
       routerDir: dirname(stateFile),
       log: say,
       onFailure: ({ color, what }) => failureOf(color, what),

@@ -121,6 +121,22 @@ describe("renderNginxConfig", () => {
     expect(text(setUpstream(greenAfterBlue, "blue", "http://127.0.0.1:9003"))).not.toBe(text());
   });
 
+  it("has the pools of colours not registered yet at their slot ports, so registering one needs no reload", () => {
+    const first = switchColor(setUpstream(base, "blue", "http://127.0.0.1:9001"), "blue").state;
+    const text = (state = first) =>
+      renderNginxConfig({
+        state,
+        settings: defaultFailoverSettings,
+        listenPort: 8080,
+        generation: 1,
+        paths,
+        slotPorts: { blue: 9001, green: 9002 },
+      });
+    expect(text().split("\n")).toContain("    server 127.0.0.1:9002 max_fails=0;");
+    expect(text(setUpstream(first, "green", "http://127.0.0.1:9002"))).toBe(text());
+    expect(text(setUpstream(first, "green", "http://127.0.0.1:9005"))).not.toBe(text());
+  });
+
   it("refuses a method name that is not one", () => {
     const state = parseRouterState(greenAfterBlue, "state");
     expect(() =>
