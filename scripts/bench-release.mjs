@@ -27,7 +27,9 @@ import { engineEnv, requireEngine, root } from "./lib/engine.mjs";
 
 const loadClients = 8;
 const previewRuns = 5;
-const loadSeconds = 5;
+/** Rounds of load, alternating straight to the app and through the router, so neither side gets the quieter moments. */
+const loadRounds = 3;
+const loadSeconds = 3;
 const backupMegabytes = 200;
 const backupFileKilobytes = 100;
 /** The service's verification bake: a rollback waits for it, a no-op up does not. */
@@ -169,13 +171,18 @@ async function load(port, clients, seconds) {
     }),
   );
   agent.destroy();
-  latencies.sort((a, b) => a - b);
+  return { latencies, failed, seconds };
+}
+
+/** The runs of one side taken together: every latency of every round, over all their seconds. */
+function pooled(runs) {
+  const latencies = runs.flatMap((run) => run.latencies).sort((a, b) => a - b);
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? NaN;
-  const mean = latencies.reduce((sum, ms) => sum + ms, 0) / latencies.length;
   return {
     ok: latencies.length,
-    failed,
-    mean,
+    failed: runs.reduce((sum, run) => sum + run.failed, 0),
+    mean: latencies.reduce((sum, ms) => sum + ms, 0) / latencies.length,
     p50: at(0.5),
     p95: at(0.95),
     perSecond: latencies.length / seconds,
@@ -267,14 +274,21 @@ try {
 
   // 2. Through the router against straight to the app (blue, live again after the rollback).
   log(
-    `load: ${loadClients} keep-alive clients for ${loadSeconds} s straight to blue, then through the router ...`,
+    `load: ${loadClients} keep-alive clients, ${loadRounds} rounds of ${loadSeconds} s straight to blue, then through the router ...`,
   );
   const color = await routedColor(port);
   if (color !== "blue") throw new Error(`the router answers from ${String(color)}, expected blue`);
-  const direct = await load(port + 1, loadClients, loadSeconds);
-  const routed = await load(port, loadClients, loadSeconds);
+  const directRuns = [];
+  const routedRuns = [];
+  for (let round = 0; round < loadRounds; round += 1) {
+    directRuns.push(await load(port + 1, loadClients, loadSeconds));
+    routedRuns.push(await load(port, loadClients, loadSeconds));
+  }
+  const direct = pooled(directRuns);
+  const routed = pooled(routedRuns);
   figures.router = {
     clients: loadClients,
+    rounds: loadRounds,
     seconds: loadSeconds,
     direct,
     router: routed,
@@ -390,8 +404,8 @@ What the ratios mean:
   beyond running the engine at all. "Beyond no-op and bake" is what the rollback's own steps cost:
   its time minus the no-op up and minus the bake the service configures, which a rollback waits for
   by design; 1.2x is out of reach whenever the bake alone is more than a fifth of the no-op up.
-- router: the same ${router.clients} keep-alive clients for ${router.seconds} s each, through the router and
-  straight to the app; failed requests are non-200 answers and errors (both should be 0); a latency
+- router: the same ${router.clients} keep-alive clients, ${router.rounds} rounds of ${router.seconds} s each way,
+  alternating straight to the app and through the router, figures over all rounds; failed requests are non-200 answers and errors (both should be 0); a latency
   ratio of 1.0 means the router adds nothing, ${router.addedMeanMs.toFixed(2)} ms is what it adds on
   average; requests/s below 1.0 is the share of the app's throughput left through the router.
 - backup: createBackup (copy, per-file consistency check, SHA-256 of every file, manifest) of

@@ -39,6 +39,7 @@ import {
   stopAll,
 } from "../../../sample-app/processes";
 import { requireNginx } from "../../../../nginx";
+import { stopLeftOverNginx } from "../../../../../platforms/local/router/nginx";
 
 let work: string;
 let stateFile: string;
@@ -112,6 +113,8 @@ describe.each(dataPlanes)("router with the $name data plane", ({ name: plane, en
 
   afterAll(async () => {
     await stopAll();
+    // A router killed by a failed test leaves its nginx serving (as it should for users): stop it.
+    await stopLeftOverNginx(work);
     rmSync(work, { recursive: true, force: true });
   });
 
