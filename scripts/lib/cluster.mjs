@@ -76,15 +76,20 @@ export function portOffset(env = process.env) {
   return offset;
 }
 
+/**
+ * The control plane's ports, below the kernel's ephemeral range (32768 and up on Linux) at offset 0:
+ * a port in that range can be held for a while as the local end of any outgoing connection (an
+ * engine's gRPC channel, a keep-alive pool), and kwok once failed to listen on 35300 so.
+ */
 export function clusterPorts(env = process.env) {
   const offset = portOffset(env);
   return {
     etcdClient: 31379 + offset,
     etcdPeer: 31380 + offset,
-    apiserver: 35443 + offset,
-    controllerManager: 35257 + offset,
-    scheduler: 35259 + offset,
-    kwok: 35300 + offset,
+    apiserver: 31443 + offset,
+    controllerManager: 31257 + offset,
+    scheduler: 31259 + offset,
+    kwok: 31300 + offset,
   };
 }
 

@@ -99,10 +99,10 @@ describe("the kubernetes tools the set-up builds", () => {
     expect(clusterPorts({})).toEqual({
       etcdClient: 31379,
       etcdPeer: 31380,
-      apiserver: 35443,
-      controllerManager: 35257,
-      scheduler: 35259,
-      kwok: 35300,
+      apiserver: 31443,
+      controllerManager: 31257,
+      scheduler: 31259,
+      kwok: 31300,
     });
     expect(clusterPorts({ SHIPGATE_TEST_PORT_OFFSET: "1000" }).apiserver).toBe(36443);
     expect(() => clusterPorts({ SHIPGATE_TEST_PORT_OFFSET: "ten" })).toThrow(
