@@ -104,7 +104,7 @@ describe("the kubernetes tools the set-up builds", () => {
       scheduler: 31259,
       kwok: 31300,
     });
-    expect(clusterPorts({ SHIPGATE_TEST_PORT_OFFSET: "1000" }).apiserver).toBe(36443);
+    expect(clusterPorts({ SHIPGATE_TEST_PORT_OFFSET: "1000" }).apiserver).toBe(32443);
     expect(() => clusterPorts({ SHIPGATE_TEST_PORT_OFFSET: "ten" })).toThrow(
       'SHIPGATE_TEST_PORT_OFFSET must be a whole number from 0 to 20000, got "ten"',
     );
