@@ -2,6 +2,9 @@
 // admin API on loopback that changes the state file and the routing with it. When the active colour
 // fails a request that may be repeated, the request goes once more to the warm colour that served
 // before the last switch; a burst of failures sends every user there (failover.ts has the rules).
+// One file of a little over 500 lines: the public listener, the admin API and the shutdown share the
+// in-flight counts, the failure window and the data plane (nginx.ts) in one closure; the pure parts
+// already live apart (state.ts, failover.ts, forward.ts, nginx-config.ts).
 import * as http from "node:http";
 import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
