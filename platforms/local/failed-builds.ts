@@ -14,7 +14,7 @@ import { access, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs
 import { join, relative } from "node:path";
 import type { Color } from "../../components/platform";
 import { redactSecrets } from "../../contract";
-import { slotPaths } from "./layout";
+import { failedBuildsDirOf, slotPaths } from "./layout";
 
 /** `<time>-<colour>-<version>`: names sort by when the build failed (UTC, milliseconds). */
 const KEPT_ID_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z-(blue|green)-[A-Za-z0-9._-]+$/;
@@ -59,8 +59,6 @@ export interface SetAsideArgs {
   readonly projectDir: string;
   /** The failed colour's folder (absolute). */
   readonly slotDir: string;
-  /** The service's folder of kept builds (absolute; layout.ts's failedDir). */
-  readonly failedDir: string;
   /** The service's keepFailedBuilds (0: keep none). */
   readonly keep: number;
   readonly note: FailedBuildNote;
@@ -114,6 +112,8 @@ function messageOf(error: unknown): string {
  * The caller has stopped the process and holds the colour's lock.
  */
 export async function setAsideFailedBuild(args: SetAsideArgs): Promise<SetAside> {
+  // The service's folder of kept builds, beside its colours.
+  const failedDir = failedBuildsDirOf(args.slotDir);
   const slot = slotPaths(args.slotDir);
   const removeBuild = async (why: string): Promise<SetAside> => {
     try {
@@ -125,7 +125,7 @@ export async function setAsideFailedBuild(args: SetAsideArgs): Promise<SetAside>
   };
   let plan;
   try {
-    plan = planKeptBuilds(await readdir(args.failedDir).catch(() => []), args.keep);
+    plan = planKeptBuilds(await readdir(failedDir).catch(() => []), args.keep);
   } catch (error) {
     return removeBuild(`The failed build was not kept for inspection (${messageOf(error)}).`);
   }
@@ -134,10 +134,10 @@ export async function setAsideFailedBuild(args: SetAsideArgs): Promise<SetAside>
 
   const at = args.now ?? new Date();
   const id = keptBuildId(at, args.note.color, args.note.version);
-  const dest = join(args.failedDir, id);
+  const dest = join(failedDir, id);
   try {
     // Readable by this user only: a build's log may say more than its authors meant it to.
-    await mkdir(args.failedDir, { recursive: true, mode: 0o700 });
+    await mkdir(failedDir, { recursive: true, mode: 0o700 });
     await mkdir(dest, { mode: 0o700 });
     await rename(slot.appDir, join(dest, "app"));
     if (await exists(slot.logFile)) await rename(slot.logFile, join(dest, "app.log"));
@@ -152,7 +152,7 @@ export async function setAsideFailedBuild(args: SetAsideArgs): Promise<SetAside>
   }
   const pruned: string[] = [];
   for (const name of plan.remove) {
-    await rm(join(args.failedDir, name), { recursive: true, force: true }).then(
+    await rm(join(failedDir, name), { recursive: true, force: true }).then(
       () => pruned.push(name),
       () => undefined,
     );

@@ -7,7 +7,7 @@ import { runGate, StepFailure, type GatePolicy, type ResolvedHttpCheck } from ".
 import type { Color } from "../../../components/platform";
 import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import { type SetAside, setAsideFailedBuild } from "../failed-builds";
-import { failedBuildsDirOf, slotPaths } from "../layout";
+import { slotPaths } from "../layout";
 import { readRouterState } from "../router/state";
 import { changedKeys, type LocalHandlers } from "../provider-factory";
 import { holdColor, stopUnsupervisedLocked, withLock, writePassedGate } from "../supervision";
@@ -73,7 +73,6 @@ async function check(projectDir: string, inputs: GateInputs): Promise<GateOutput
         return setAsideFailedBuild({
           projectDir,
           slotDir: dir,
-          failedDir: failedBuildsDirOf(dir),
           keep: inputs.keepFailedBuilds ?? 0,
           note: {
             service: inputs.service,

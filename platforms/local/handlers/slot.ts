@@ -9,7 +9,7 @@ import { copyArtifact, digestOfFiles, listTreeFiles } from "../artifact-ops";
 import { readRouterState, writeRouterState } from "../router/state";
 import { RouterAdminError, setRouterFallback } from "../router/router-client";
 import { setAsideFailedBuild } from "../failed-builds";
-import { failedBuildsDirOf, slotPaths } from "../layout";
+import { slotPaths } from "../layout";
 import { type FailingInputs, withFailureRecord } from "../failure-ops";
 import type { LocalHandlers } from "../provider-factory";
 import {
@@ -239,7 +239,6 @@ async function setAside(
   const aside = await setAsideFailedBuild({
     projectDir,
     slotDir: dir,
-    failedDir: failedBuildsDirOf(dir),
     keep: inputs.keepFailedBuilds ?? 0,
     note: {
       service: inputs.service,

@@ -76,7 +76,6 @@ describe("setAsideFailedBuild", () => {
   const args = (keep: number, minute: number, version = "3.0.0"): SetAsideArgs => ({
     projectDir,
     slotDir,
-    failedDir: failedBuildsDirOf(slotDir),
     keep,
     note: {
       service: "web",
