@@ -282,6 +282,8 @@ export interface Platform {
       url: pulumi.Input<string>;
       checks: readonly ResolvedHttpCheck[];
       spec: VerificationPolicy;
+      /** A fast-tracked rollback: `spec` holds its short bake; the step's inputs show it to the policies. */
+      fastTrack: boolean;
       promoted: Color;
       rollbackTo: Color | null;
       record: pulumi.Input<RecordDraft>;

@@ -3,7 +3,14 @@
 // post-promotion verification. The Release component keeps the order of the whole release and calls
 // this once per service; what it returns is all the record and the stack's outputs need.
 import * as pulumi from "@pulumi/pulumi";
-import { SecretValues, secretFingerprint, type ServiceResult, type ServiceSettings } from "../contract";
+import {
+  SecretValues,
+  fastTrackRollback,
+  secretFingerprint,
+  verificationPolicyFor,
+  type ServiceResult,
+  type ServiceSettings,
+} from "../contract";
 import type { Manifest } from "../release";
 import { Backup } from "./backup";
 import { BlueGreenService } from "./blue-green-service";
@@ -290,6 +297,15 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
     },
     { parent, dependsOn: routingOnly && backup ? [gate, backup] : [gate] },
   );
+  // A rollback to a build that succeeded in this very release before bakes briefly; the newest
+  // record is read only when the rest of the evidence already holds.
+  const fastTrack =
+    routingOnly &&
+    fastTrackRollback({
+      routingOnly,
+      lastOutcome: platform.lastRecordOf?.({ key: release.key, digest: args.digest })?.outcome ?? null,
+    });
+  const verificationSpec = verificationPolicyFor(settings.verification, fastTrack);
   const verification = new PostPromotionVerification(
     `${component.name}-verify`,
     {
@@ -298,7 +314,8 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       release,
       url: service.url,
       checks,
-      spec: settings.verification,
+      spec: verificationSpec,
+      fastTrack,
       promoted: plan.candidate,
       rollbackTo: plan.live !== null && plan.live !== plan.candidate ? plan.live : null,
       record,
@@ -316,6 +333,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       switchedAt: traffic.switchedAt,
       verification: {
         verdict: "passed" as const,
+        ...(fastTrack ? { fastTrackBakeMs: verificationSpec.bakeTimeMs } : {}),
         errorRate: verification.errorRate,
         p95LatencyMs: verification.p95LatencyMs,
         at: verification.verifiedAt,

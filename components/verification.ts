@@ -9,8 +9,13 @@ export interface PostPromotionVerificationArgs {
   /** Where users are served. */
   readonly url: pulumi.Input<string>;
   readonly checks: readonly ResolvedHttpCheck[];
-  /** Bake time, probe interval, error budget and latency bound. */
+  /** Bake time, probe interval, error budget and latency bound, as this release runs them. */
   readonly spec: VerificationPolicy;
+  /**
+   * True for a fast-tracked rollback (contract/judge.ts `fastTrackRollback`), whose `spec` carries
+   * the short rollback bake: the policies bound that bake by their own limit.
+   */
+  readonly fastTrack: boolean;
   readonly promoted: Color;
   /** Where traffic goes back when verification fails (null on a first release: nowhere to go). */
   readonly rollbackTo: Color | null;

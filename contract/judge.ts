@@ -6,7 +6,7 @@
 // order given (business smoke requests may depend on each other); a round passes when all its checks
 // pass. A failed check carries the rollback trigger it fired.
 import { isDeepStrictEqual } from "node:util";
-import type { GatePolicy, ResolvedHttpCheck, VerificationSpec } from "./schema";
+import type { GatePolicy, ResolvedHttpCheck, VerificationPolicy, VerificationSpec } from "./schema";
 import { PROBE_TRIGGERS, mostSevere, type ProbeTrigger } from "./triggers";
 
 /** What a probe saw: a response, or none (refused, reset, timed out) and why. */
@@ -345,4 +345,39 @@ export function judgeBake(
       `Post-promotion verification failed with rollback trigger ${trigger} (${why}): ` +
       `${describeFailingChecks(rounds)}.`,
   };
+}
+
+/** What a release knows, before it runs, about the build it is about to promote. */
+export interface RollbackEvidence {
+  /**
+   * The colour users are switched to already runs this exact build (a rollback to the warm colour),
+   * and no step of the release changes data (no migration, no restore).
+   */
+  readonly routingOnly: boolean;
+  /** The outcome of the newest deployment record of this exact release (key and manifest digest). */
+  readonly lastOutcome: string | null;
+}
+
+/**
+ * A rollback is fast-tracked when it only moves users back to a colour that still runs this exact
+ * build, and the newest record of this exact release says it succeeded: that build passed its gate
+ * and its full bake under real traffic, then served users until the release after it. What the
+ * bake after the switch still has to show is that users reach it and it answers well, which a short
+ * bake does; waiting a full bake again only keeps the team's rollback from finishing. Anything else
+ * (a build that was switched back, a release interrupted before its record, a restore, a migration)
+ * bakes in full.
+ */
+export function fastTrackRollback(evidence: RollbackEvidence): boolean {
+  return evidence.routingOnly && evidence.lastOutcome === "succeeded";
+}
+
+/**
+ * The verification policy a release runs with: the service's, except that a fast-tracked rollback
+ * bakes `rollbackBakeTimeMs` (unset: one interval, so two rounds of every check), never longer than
+ * the full bake. Thresholds, interval and checks stay the service's.
+ */
+export function verificationPolicyFor(policy: VerificationPolicy, fastTrack: boolean): VerificationPolicy {
+  if (!fastTrack) return policy;
+  const bakeTimeMs = Math.min(policy.rollbackBakeTimeMs ?? policy.intervalMs, policy.bakeTimeMs);
+  return { ...policy, bakeTimeMs };
 }

@@ -164,6 +164,8 @@ export interface ServiceSteps {
   readonly gate: { readonly rounds: number | null; readonly at: string };
   readonly switchedAt: string;
   readonly verification: {
+    /** Set for a fast-tracked rollback (judge.ts `fastTrackRollback`): the short bake it ran. */
+    readonly fastTrackBakeMs?: number;
     readonly errorRate: number | null;
     readonly p95LatencyMs: number | null;
     readonly at: string;
@@ -220,9 +222,12 @@ export function succeededRecord(
           verdict: "passed",
           trigger: null,
           summary:
-            r.verification.errorRate === null
+            (r.verification.errorRate === null
               ? "passed"
-              : `passed: error rate ${(r.verification.errorRate * 100).toFixed(2)}%`,
+              : `passed: error rate ${(r.verification.errorRate * 100).toFixed(2)}%`) +
+            (r.verification.fastTrackBakeMs === undefined
+              ? ""
+              : ` (fast-tracked rollback: ${r.verification.fastTrackBakeMs} ms bake, as this release succeeded before)`),
         },
       ]),
       performance: entries.flatMap(([service, r]) =>

@@ -167,6 +167,11 @@ export const verificationPolicySchema = z.strictObject({
     .default(verificationDefaults.maxErrorRate),
   maxP95LatencyMs: positiveMs("a p95 latency bound").default(verificationDefaults.maxP95LatencyMs),
   requestTimeoutMs: positiveMs("a request timeout").default(verificationDefaults.requestTimeoutMs),
+  /**
+   * The bake after a fast-tracked rollback (contract/judge.ts `fastTrackRollback`); unset: one
+   * interval, that is two rounds of every check. Longer than bakeTimeMs counts as bakeTimeMs.
+   */
+  rollbackBakeTimeMs: positiveMs("a rollback bake time").optional(),
 });
 export type VerificationPolicyInput = z.input<typeof verificationPolicySchema>;
 export type VerificationPolicy = z.output<typeof verificationPolicySchema>;

@@ -399,6 +399,7 @@ export class AwsPlatform implements Platform {
         url: args.url,
         checks: args.checks,
         spec: args.spec,
+        fastTrack: args.fastTrack,
         promoted: args.promoted,
         rollbackTo: args.rollbackTo,
         ruleArn: router.productionRule.arn,

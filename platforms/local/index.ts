@@ -385,6 +385,7 @@ export class LocalPlatform implements Platform {
         adminPort: servicePorts(settings.port).admin,
         checks: args.checks,
         spec: args.spec,
+        fastTrack: args.fastTrack,
         promoted: args.promoted,
         rollbackTo: args.rollbackTo,
         switchFile: servicePaths(this.args.workDir, args.service).switchFile,

@@ -152,8 +152,8 @@ export function kubernetesStepInputs(type: string, props: Props): Props {
     if (component === "gate" && task) {
       Object.assign(inputs, { policy: task["policy"], checks: task["checks"], digest: task["digest"] });
     } else if (component === "verify" && task) {
-      const { spec, checks, promoted, rollbackTo } = task;
-      Object.assign(inputs, { spec, checks, promoted, rollbackTo });
+      const { spec, fastTrack, checks, promoted, rollbackTo } = task;
+      Object.assign(inputs, { spec, fastTrack, checks, promoted, rollbackTo });
     } else if (component === "migration") {
       const migrations = text(containers(props).map(env)[0]?.get("MIGRATIONS"));
       inputs["migrations"] = migrations === undefined || migrations === "" ? [] : migrations.split(",");

@@ -11,6 +11,11 @@ export interface GateThresholdsWithinBoundsConfig {
   readonly maxTimeoutMs: number;
   /** Post-promotion verification: the shortest bake time under real traffic, in milliseconds. */
   readonly minBakeTimeMs: number;
+  /**
+   * Post-promotion verification of a fast-tracked rollback (back to a build that succeeded in the
+   * same release before, on a colour that still runs it): the shortest bake, in milliseconds.
+   */
+  readonly minRollbackBakeTimeMs: number;
   /** Post-promotion verification: the highest error rate it may accept (0..1). */
   readonly maxErrorRate: number;
   /** Post-promotion verification: the highest p95 latency it may accept, in milliseconds. */
@@ -24,6 +29,7 @@ export const gateThresholdsWithinBoundsDefaults: GateThresholdsWithinBoundsConfi
   maxFailureThreshold: 5,
   maxTimeoutMs: 600_000,
   minBakeTimeMs: 5_000,
+  minRollbackBakeTimeMs: 0,
   maxErrorRate: 0.05,
   maxP95LatencyMs: 2_000,
   requireBusinessCheck: false,
@@ -58,6 +64,7 @@ export const gateThresholdsWithinBounds: ResourceValidationPolicy = {
     maxFailureThreshold: { type: "integer", minimum: 1 },
     maxTimeoutMs: { type: "integer", minimum: 1 },
     minBakeTimeMs: { type: "integer", minimum: 0 },
+    minRollbackBakeTimeMs: { type: "integer", minimum: 0 },
     maxErrorRate: { type: "number", minimum: 0, maximum: 1 },
     maxP95LatencyMs: { type: "number", minimum: 1 },
     requireBusinessCheck: { type: "boolean" },
@@ -70,6 +77,8 @@ export const gateThresholdsWithinBounds: ResourceValidationPolicy = {
     const what = role === "gate" ? `gate ${args.name}` : `verification ${args.name}`;
     const settings = (role === "gate" ? inputs["policy"] : inputs["spec"]) as
       Record<string, unknown> | undefined;
+    // A fast-tracked rollback carries its short bake in `spec`; the platform team bounds it apart.
+    const fastTrack = role === "verification" && inputs["fastTrack"] === true;
     const bounds: Bound[] =
       role === "gate"
         ? [
@@ -83,7 +92,9 @@ export const gateThresholdsWithinBounds: ResourceValidationPolicy = {
             ["timeoutMs", settings?.["timeoutMs"], "max", config.maxTimeoutMs],
           ]
         : [
-            ["bakeTimeMs", settings?.["bakeTimeMs"], "min", config.minBakeTimeMs],
+            fastTrack
+              ? ["rollbackBakeTimeMs", settings?.["bakeTimeMs"], "min", config.minRollbackBakeTimeMs]
+              : ["bakeTimeMs", settings?.["bakeTimeMs"], "min", config.minBakeTimeMs],
             ["maxErrorRate", settings?.["maxErrorRate"], "max", config.maxErrorRate],
             ["maxP95LatencyMs", settings?.["maxP95LatencyMs"], "max", config.maxP95LatencyMs],
           ];

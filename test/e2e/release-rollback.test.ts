@@ -63,6 +63,24 @@ describe("rollback of the sample app on the local platform", () => {
     expect(opsOn(events, "Switch")).toEqual({ "sample-app-switch-route": "update" });
     expect({ blue: stack.slotPid("blue"), green: stack.slotPid("green") }).toEqual(pids);
     expect(stack.routerState().active).toBe("blue");
+    // v1 succeeded in this very release before and blue still runs it: the bake after the switch is
+    // fast-tracked to one interval (100 ms here, against the stack's 3000 ms), and the record says so.
+    const state = await stack.stack.exportStack();
+    const bake = state.deployment.resources.find((r: { urn: string }) =>
+      r.urn.endsWith("::sample-app-verify-bake"),
+    ) as { inputs: { fastTrack: boolean; spec: { bakeTimeMs: number } } } | undefined;
+    expect(bake?.inputs.fastTrack).toBe(true);
+    expect(bake?.inputs.spec.bakeTimeMs).toBe(100);
+    const latest = readJsonFile<{ outcome: string; verification: { gates: { summary: string }[] } }>(
+      join(stack.workDirPath, "records", "latest.json"),
+    );
+    expect(latest?.outcome).toBe("succeeded");
+    expect(latest?.verification.gates.map((gate) => gate.summary)).toEqual([
+      expect.stringMatching(/^passed after \d+ rounds$/),
+      expect.stringMatching(
+        /^passed: error rate 0\.00% \(fast-tracked rollback: 100 ms bake, as this release succeeded before\)$/,
+      ),
+    ]);
     expect(await fetchLocal(port, "/version")).toEqual({
       status: 200,
       color: "blue",
@@ -93,6 +111,11 @@ describe("rollback of the sample app on the local platform", () => {
     const events: EngineEvent[] = [];
     const up = await stack.release("v2.yaml", { onEvent: (event) => events.push(event) });
     expect(up.outputs["activeColor"]?.value).toBe("green");
+    const latest = readJsonFile<{ verification: { gates: { summary: string }[] } }>(
+      join(stack.workDirPath, "records", "latest.json"),
+    );
+    // v2 runs a migration, so this release changes data: it bakes in full, never fast-tracked.
+    expect(latest?.verification.gates[1]?.summary).toBe("passed: error rate 0.00%");
     expect(opsOn(events, "Slot")).toEqual({ "sample-app-blue": "same", "sample-app-green": "same" });
     expect({ blue: stack.slotPid("blue"), green: stack.slotPid("green") }).toEqual(pids);
   });

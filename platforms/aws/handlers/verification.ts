@@ -18,6 +18,8 @@ export interface VerificationInputs extends AwsFailingInputs {
   readonly url: string;
   readonly checks: readonly ResolvedHttpCheck[];
   readonly spec: VerificationPolicy;
+  /** A fast-tracked rollback, whose `spec` holds its short bake; absent in states written before. */
+  readonly fastTrack?: boolean;
   readonly promoted: Color;
   readonly rollbackTo: Color | null;
   readonly ruleArn: string;

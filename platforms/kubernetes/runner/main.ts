@@ -67,6 +67,8 @@ export const verifyTaskSchema = z.strictObject({
   url: z.url(),
   checks: checksSchema,
   spec: verificationPolicySchema,
+  /** A fast-tracked rollback: `spec` already holds its short bake (only the policies read this). */
+  fastTrack: z.boolean().optional(),
   promoted: color,
   rollbackTo: color.nullable(),
   namespace: z.string(),

@@ -202,6 +202,8 @@ export function verification(
     url: args.url,
     checks: [...args.checks],
     spec: args.spec,
+    // Only when set, so the Jobs of stacks released before this field existed keep their spec.
+    fastTrack: args.fastTrack || undefined,
     promoted: args.promoted,
     rollbackTo: args.rollbackTo,
     namespace: context.namespace,

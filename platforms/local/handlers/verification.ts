@@ -22,6 +22,8 @@ export interface VerificationInputs extends FailingInputs {
   readonly adminPort: number;
   readonly checks: readonly ResolvedHttpCheck[];
   readonly spec: VerificationPolicy;
+  /** A fast-tracked rollback, whose `spec` holds its short bake; absent in states written before. */
+  readonly fastTrack?: boolean;
   readonly promoted: Color;
   readonly rollbackTo: Color | null;
   /** Where switches are noted (see the switch handler). */

@@ -9,6 +9,7 @@ import type {
   Platform,
   PlatformStep,
   RecordStep,
+  RecordSummary,
   RouterStep,
   SlotStep,
   StepOptions,
@@ -16,7 +17,7 @@ import type {
   VerificationStep,
 } from "../../../components/platform";
 
-export type StepMethod = Exclude<keyof Platform, "name" | "observe">;
+export type StepMethod = Exclude<keyof Platform, "name" | "observe" | "lastRecordOf">;
 
 export interface StepCall {
   readonly method: StepMethod;
@@ -40,7 +41,22 @@ export class FakePlatform implements Platform {
   public readonly calls: StepCall[] = [];
   public readonly observed: string[] = [];
 
-  constructor(private readonly running: Readonly<Record<string, ObservedService>> = {}) {}
+  /** The release keys (`<changeId>@<version>`) whose newest record was read, in order. */
+  public readonly recordsRead: string[] = [];
+
+  /**
+   * @param running what each service runs now
+   * @param records the newest record of each release, by `<key> <manifest digest>`
+   */
+  constructor(
+    private readonly running: Readonly<Record<string, ObservedService>> = {},
+    private readonly records: Readonly<Record<string, RecordSummary>> = {},
+  ) {}
+
+  lastRecordOf(release: { readonly key: string; readonly digest: string }): RecordSummary | undefined {
+    this.recordsRead.push(release.key);
+    return this.records[`${release.key} ${release.digest}`];
+  }
 
   private step(method: StepMethod, name: string, args: object, opts: StepOptions): pulumi.Resource {
     this.calls.push({ method, name, args: { ...args }, opts });

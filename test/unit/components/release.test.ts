@@ -4,7 +4,7 @@
 // stateless service, and the errors of a stack or manifest that cannot be released.
 import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { ObservedService } from "../../../components/platform";
+import type { ObservedService, RecordSummary } from "../../../components/platform";
 import type { Release as ReleaseComponent, ReleaseArgs } from "../../../components/release";
 import type { ServiceSettings } from "../../../config";
 import { type RecordingMocks, installMocks, valueOf } from "../mocks";
@@ -44,8 +44,9 @@ async function release(
   running: ObservedService,
   services: Readonly<Record<string, ServiceSettings>> = serviceSettings(31000),
   extra: Partial<ReleaseArgs> = {},
+  records: Readonly<Record<string, RecordSummary>> = {},
 ): Promise<Released> {
-  const platform = new FakePlatform({ "sample-app": running });
+  const platform = new FakePlatform({ "sample-app": running }, records);
   const component = new Release("release", {
     platform,
     manifest: loaded.manifest,
@@ -204,6 +205,7 @@ describe("the first release (nothing runs yet)", () => {
         maxP95LatencyMs: 1000,
         requestTimeoutMs: 5_000,
       },
+      fastTrack: false,
       promoted: "blue",
       rollbackTo: null,
       record: undefined,
@@ -349,6 +351,78 @@ describe("a rollback (v2 live on green, v1 still warm on blue)", () => {
     expect(draft.changes.services).toEqual([
       { service: "sample-app", version: "1.0.0", color: "blue", previousColor: "green", restarted: false },
     ]);
+  });
+
+  const fullBake = {
+    bakeTimeMs: 10_000,
+    intervalMs: 250,
+    maxErrorRate: 0.01,
+    maxP95LatencyMs: 1000,
+    requestTimeoutMs: 5_000,
+  };
+  const recordOf = (outcome: string): Record<string, RecordSummary> => ({
+    [`CHG-100@1.0.0 ${v1.digest}`]: { id: "2026-11-22-chg-100", outcome, date: "2026-11-22T10:00:05.000Z" },
+  });
+
+  it("is fast-tracked when this very release succeeded before: a one-interval bake, shown to the policies and in the record", async () => {
+    const { platform } = await release(v1, running, serviceSettings(31000), {}, recordOf("succeeded"));
+    expect(platform.recordsRead).toEqual(["CHG-100@1.0.0"]);
+    expect(inputsOf("sample-app-verify-bake")).toMatchObject({
+      spec: { ...fullBake, bakeTimeMs: 250 },
+      fastTrack: true,
+    });
+    const written = inputsOf("release-record-write")["record"] as {
+      results: Record<string, { verification: unknown }>;
+    };
+    expect(written.results["sample-app"]?.verification).toEqual({
+      verdict: "passed",
+      fastTrackBakeMs: 250,
+      errorRate: 0,
+      p95LatencyMs: 12,
+      at: "2026-11-22T10:00:04.000Z",
+    });
+  });
+
+  it("bakes rollbackBakeTimeMs when the service sets one, never longer than its full bake", async () => {
+    const settings = (rollbackBakeTimeMs: number): Readonly<Record<string, ServiceSettings>> => {
+      const base = serviceSettings(31000);
+      const app = base["sample-app"];
+      if (!app) throw new Error("the fixture has no sample-app");
+      return { "sample-app": { ...app, verification: { ...app.verification, rollbackBakeTimeMs } } };
+    };
+    await release(v1, running, settings(2_000), {}, recordOf("succeeded"));
+    expect(inputsOf("sample-app-verify-bake")["spec"]).toEqual({
+      ...fullBake,
+      bakeTimeMs: 2_000,
+      rollbackBakeTimeMs: 2_000,
+    });
+    mocks.registrations.length = 0;
+    await release(v1, running, settings(60_000), {}, recordOf("succeeded"));
+    expect(inputsOf("sample-app-verify-bake")["spec"]).toEqual({ ...fullBake, rollbackBakeTimeMs: 60_000 });
+  });
+
+  it.each(["rolled-back", "failed"])(
+    "bakes in full when the newest record of this release says %s",
+    async (outcome) => {
+      await release(v1, running, serviceSettings(31000), {}, recordOf(outcome));
+      expect(inputsOf("sample-app-verify-bake")).toMatchObject({ spec: fullBake, fastTrack: false });
+    },
+  );
+
+  it("bakes in full a warm build this release never recorded (an interrupted release), and a redeploy", async () => {
+    await release(v1, running);
+    expect(inputsOf("sample-app-verify-bake")).toMatchObject({ spec: fullBake, fastTrack: false });
+    mocks.registrations.length = 0;
+    // Blue no longer runs v1: a redeploy, however this release ended before.
+    const { platform } = await release(
+      v1,
+      { active: "green", slots: { green: sampleBuild(v2) } },
+      serviceSettings(31000),
+      {},
+      recordOf("succeeded"),
+    );
+    expect(platform.recordsRead).toEqual([]);
+    expect(inputsOf("sample-app-verify-bake")).toMatchObject({ spec: fullBake, fastTrack: false });
   });
 });
 

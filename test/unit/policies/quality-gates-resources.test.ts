@@ -13,10 +13,10 @@ const gate = (policy: Record<string, unknown>, gateChecks: unknown[] = checks) =
   name: "sample-app-gate-checks",
   props: { service: "sample-app", digest: DIGEST, policy, checks: gateChecks },
 });
-const verification = (spec: Record<string, unknown>) => ({
+const verification = (spec: Record<string, unknown>, fastTrack?: boolean) => ({
   type: local("Verification"),
   name: "sample-app-verify-bake",
-  props: { service: "sample-app", spec, checks },
+  props: { service: "sample-app", spec, checks, ...(fastTrack === undefined ? {} : { fastTrack }) },
 });
 
 describe("gate-thresholds-within-bounds", () => {
@@ -63,6 +63,30 @@ describe("gate-thresholds-within-bounds", () => {
     expect(await runResourcePolicy(gateThresholdsWithinBounds, technicalOnly, { config })).toEqual({
       violations: [
         "Add a business check (a smoke request) to gate sample-app-gate-checks, in shipgate:services.<service>.smoke of the stack's config.",
+      ],
+    });
+  });
+
+  it("bounds a fast-tracked rollback's short bake by minRollbackBakeTimeMs (none by default), and no other bake", async () => {
+    const short = { ...verificationSpec, bakeTimeMs: 100 };
+    const fullBound = [
+      "Raise bakeTimeMs of verification sample-app-verify-bake to at least 5000 (it is 100), in shipgate:services.<service>.verification of the stack's config.",
+    ];
+    expect(await runResourcePolicy(gateThresholdsWithinBounds, verification(short, true))).toEqual({
+      violations: [],
+    });
+    expect(await runResourcePolicy(gateThresholdsWithinBounds, verification(short, false))).toEqual({
+      violations: fullBound,
+    });
+    expect(await runResourcePolicy(gateThresholdsWithinBounds, verification(short))).toEqual({
+      violations: fullBound,
+    });
+    const config = { minRollbackBakeTimeMs: 60_000 };
+    expect(
+      await runResourcePolicy(gateThresholdsWithinBounds, verification(short, true), { config }),
+    ).toEqual({
+      violations: [
+        "Raise rollbackBakeTimeMs of verification sample-app-verify-bake to at least 60000 (it is 100), in shipgate:services.<service>.verification of the stack's config.",
       ],
     });
   });
