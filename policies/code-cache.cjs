@@ -24,10 +24,10 @@ function codeCacheFile(file) {
   return join(dirname(file), `${basename(file)}.${v8.cachedDataVersionTag()}.code-cache`);
 }
 
-/** What a cache made now for `source` (the file's bytes) must name to be used. */
-function cacheKey(source) {
+/** What a cache made now for `source` (the file's bytes, whose SHA-256 `hash` is) must name to be used. */
+function cacheKey(source, hash = createHash("sha256").update(source).digest("hex")) {
   return {
-    source: createHash("sha256").update(source).digest("hex"),
+    source: hash,
     node: process.version,
     v8: process.versions.v8,
     tag: v8.cachedDataVersionTag(),
@@ -95,15 +95,17 @@ function writeCodeCache(cacheFile, key, data) {
 /**
  * Runs the CommonJS file `file` as `require(file)` would (its own `module`, `exports`, `require`,
  * `__filename`, `__dirname`), compiled with the code cache of `codeCacheFile(file)` when there is a
- * usable one. Returns `{ exports, cache, saveCache }`: `cache` says whether V8 took the cached code
- * ("used"), or why not; `saveCache()` writes the cache from everything compiled so far when it was
- * not used (call it once the file has done what is worth caching) and says whether it wrote one.
+ * usable one. `read`, when given, is the file's content already read (`{ content, hash }`, its
+ * SHA-256), which is what runs. Returns `{ exports, cache, saveCache }`: `cache` says whether V8 took
+ * the cached code ("used"), or why not; `saveCache()` writes the cache from everything compiled so
+ * far when it was not used (call it once the file has done what is worth caching) and says whether
+ * it wrote one.
  */
-function runWithCodeCache(file, parent) {
-  // Hashed as read (hashing the decoded string would encode it again).
-  const bytes = readFileSync(file);
+function runWithCodeCache(file, parent, read) {
+  // The bytes are hashed, not the decoded string (which hashing would encode again).
+  const bytes = read ? read.content : readFileSync(file);
   const cacheFile = codeCacheFile(file);
-  const key = cacheKey(bytes);
+  const key = cacheKey(bytes, read?.hash);
   const source = bytes.toString("utf8");
   const cached = readCodeCache(cacheFile, key);
   const script = new vm.Script(Module.wrap(source), {

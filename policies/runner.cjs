@@ -10,7 +10,7 @@
 "use strict";
 const { accessSync, constants } = require("node:fs");
 const { dirname, join } = require("node:path");
-const { bundleFile, bundleState } = require("./bundle.cjs");
+const { bundleFile, currentBundle } = require("./bundle.cjs");
 
 const root = join(__dirname, "..");
 
@@ -23,7 +23,7 @@ const root = join(__dirname, "..");
  * Where the bundle's folder is read-only, Node.js's compile cache (in the user's cache folder, where
  * the host points NODE_COMPILE_CACHE) is the fallback; NODE_DISABLE_COMPILE_CACHE turns both off.
  */
-function startBundle(file) {
+function startBundle(file, read) {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) {
     require(file);
     return;
@@ -46,10 +46,11 @@ function startBundle(file) {
     setImmediate(() => run?.saveCache());
     return write.apply(this, args);
   };
-  run = require("./code-cache.cjs").runWithCodeCache(file, module);
+  run = require("./code-cache.cjs").runWithCodeCache(file, module, read);
 }
 
-if (bundleState(root).current) {
+const bundle = currentBundle(root);
+if (bundle.current) {
   // A pack that fails outside a policy check has nothing left to answer the engine with: report and
   // exit non-zero, so the engine fails the run instead of waiting on a broken pack.
   const fail = (error) => {
@@ -60,7 +61,7 @@ if (bundleState(root).current) {
   };
   process.on("uncaughtException", fail);
   process.on("unhandledRejection", fail);
-  startBundle(bundleFile(root));
+  startBundle(bundleFile(root), bundle);
 } else {
   const sdk = dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [__dirname] }));
   require(join(sdk, "cmd", "run-policy-pack"));

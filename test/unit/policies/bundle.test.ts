@@ -24,6 +24,7 @@ import {
   bundleRecordFile,
   bundleSettings,
   bundleState,
+  currentBundle,
   sha256,
 } from "../../../policies/bundle.cjs";
 import { cacheKey, codeCacheFile } from "../../../policies/code-cache.cjs";
@@ -91,6 +92,15 @@ describe("whether the pack's bundle may run", () => {
   it("may run when the bundle, its sources and its settings are what its record says", () => {
     bundleAs(dir, "// bundle\n", sources);
     expect(bundleState(dir)).toEqual({ current: true });
+  });
+
+  it("hands over the content it checked, and its hash, when the bundle may run", () => {
+    bundleAs(dir, "// bundle\n", sources);
+    expect(currentBundle(dir)).toEqual({
+      current: true,
+      content: Buffer.from("// bundle\n"),
+      hash: sha256("// bundle\n"),
+    });
   });
 
   it("may not run before the pack was bundled", () => {

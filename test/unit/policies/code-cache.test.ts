@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cacheKey, codeCacheFile } from "../../../policies/code-cache.cjs";
+import { sha256 } from "../../../policies/bundle.cjs";
+import { cacheKey, codeCacheFile, runWithCodeCache } from "../../../policies/code-cache.cjs";
 
 const codeCacheModule = join(__dirname, "..", "..", "..", "policies", "code-cache.cjs");
 
@@ -150,6 +151,14 @@ describe("the bundle's V8 code cache (policies/code-cache.cjs)", () => {
       saved: false,
       exports: { marker: "first" },
     });
+  });
+
+  it("runs the content it is given (the bundle that was checked), not the file as it is now", () => {
+    const checked = Buffer.from(bundle("checked"));
+    const run = runWithCodeCache(file, undefined, { content: checked, hash: sha256(checked) });
+    expect(run.exports).toMatchObject({ marker: "checked", filename: file });
+    expect(run.saveCache()).toBe(true);
+    expect(header()).toEqual(cacheKey(checked));
   });
 
   it("keys the cache by the file's content, Node.js and V8", () => {
