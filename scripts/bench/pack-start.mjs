@@ -10,8 +10,14 @@
 // Variants, on the project's Node.js (node_modules/.bin/node, what the engine runs) and on the
 // system's `node` when that is another version: a bare `node -e ''` for scale; the pack with the code
 // caches off (NODE_DISABLE_COMPILE_CACHE=1); the pack with them warm (filled by one start before the
-// measured ones; Node.js's compile cache in a folder of this run); and the baseline runner, if given,
-// warm in the same way.
+// measured ones, which keeps the pack running for a second, as a preview does, so it writes its code
+// cache; Node.js's compile cache in a folder of this run); and the baseline runner, if given, warm in
+// the same way. Ratios are to the caches-off start on the same Node.js, and of runner.cjs to the
+// baseline, all from this run. To compare with an earlier starter, copy it into policies/ (it finds
+// the bundle from its own folder):
+//
+//   git show <commit>:policies/runner.cjs > policies/runner-before.cjs
+//   node scripts/bench/pack-start.mjs 15 policies/runner-before.cjs; rm policies/runner-before.cjs
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -107,10 +113,12 @@ delete base.NODE_DISABLE_COMPILE_CACHE;
 const variants = [];
 for (const { node, version: v } of nodes) {
   const cacheDir = join(cacheRoot, v);
-  variants.push({ name: `node ${v} -e ''`, node, args: ["-e", ""], env: base });
+  variants.push({ name: `node ${v} -e ''`, node, version: v, kind: "bare", args: ["-e", ""], env: base });
   variants.push({
     name: `pack on node ${v}, caches off`,
     node,
+    version: v,
+    kind: "off",
     args: [runner, "127.0.0.1:1", packDir],
     env: { ...base, NODE_DISABLE_COMPILE_CACHE: "1" },
     pack: true,
@@ -119,6 +127,8 @@ for (const { node, version: v } of nodes) {
     variants.push({
       name: `${basename(baseline)} on node ${v}, caches warm`,
       node,
+      version: v,
+      kind: "baseline",
       args: [baseline, "127.0.0.1:1", packDir],
       env: { ...base, NODE_COMPILE_CACHE: join(cacheDir, "node-compile-cache") },
       pack: true,
@@ -127,6 +137,8 @@ for (const { node, version: v } of nodes) {
   variants.push({
     name: `pack on node ${v}, caches warm`,
     node,
+    version: v,
+    kind: "warm",
     args: [runner, "127.0.0.1:1", packDir],
     env: { ...base, NODE_COMPILE_CACHE: join(cacheDir, "node-compile-cache") },
     pack: true,
@@ -148,19 +160,45 @@ try {
   }
   const rows = variants.map((variant, j) => ({
     variant: variant.name,
+    version: variant.version,
+    kind: variant.kind,
     wallMs: median(samples[j].wall),
     cpuMs: median(samples[j].cpu),
   }));
+  const row = (version, kind) => rows.find((r) => r.version === version && r.kind === kind);
+  const ratio = (a, b) => (a && b && !Number.isNaN(a) && !Number.isNaN(b) ? (a / b).toFixed(2) : "");
+  const widths = [50, 9, 9, 11, 11];
+  const line = (cells) =>
+    `${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("")}\n`;
   process.stdout.write(
-    `\n${"start to port printed".padEnd(44)}${"wall ms".padStart(10)}${"cpu ms".padStart(10)}\n`,
+    `\n${line(["start to port printed (medians)", "wall ms", "cpu ms", "wall x off", "cpu x off"])}`,
   );
-  for (const row of rows) {
-    const cpu = Number.isNaN(row.cpuMs) ? "" : row.cpuMs.toFixed(0);
+  for (const r of rows) {
+    const off = row(r.version, "off");
+    const measured = r.kind !== "bare" && r.kind !== "off";
     process.stdout.write(
-      `${row.variant.padEnd(44)}${row.wallMs.toFixed(0).padStart(10)}${cpu.padStart(10)}\n`,
+      line([
+        r.variant,
+        r.wallMs.toFixed(0),
+        Number.isNaN(r.cpuMs) ? "" : r.cpuMs.toFixed(0),
+        measured ? ratio(r.wallMs, off?.wallMs) : "",
+        measured ? ratio(r.cpuMs, off?.cpuMs) : "",
+      ]),
     );
   }
-  process.stdout.write(`\n${JSON.stringify({ runs, rows })}\n`);
+  const comparisons = [];
+  if (baseline) {
+    for (const { version: v } of nodes) {
+      const warm = row(v, "warm");
+      const before = row(v, "baseline");
+      const comparison = { version: v, wall: warm.wallMs / before.wallMs, cpu: warm.cpuMs / before.cpuMs };
+      comparisons.push(comparison);
+      process.stdout.write(
+        `node ${v}: runner.cjs / ${basename(baseline)}, caches warm: ${comparison.wall.toFixed(2)}x wall, ${comparison.cpu.toFixed(2)}x cpu\n`,
+      );
+    }
+  }
+  process.stdout.write(`\n${JSON.stringify({ runs, rows, comparisons })}\n`);
 } finally {
   rmSync(cacheRoot, { recursive: true, force: true });
 }
