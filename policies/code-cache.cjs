@@ -108,6 +108,8 @@ function runWithCodeCache(file, parent, read) {
   const key = cacheKey(bytes, read?.hash);
   const source = bytes.toString("utf8");
   const cached = readCodeCache(cacheFile, key);
+  // No importModuleDynamically: its one useful value (vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER) is
+  // experimental and warns on stderr on every start, and the bundle, all CommonJS, never calls import().
   const script = new vm.Script(Module.wrap(source), {
     filename: file,
     cachedData: cached.data,
