@@ -112,37 +112,13 @@ delete base.NODE_DISABLE_COMPILE_CACHE;
 
 const variants = [];
 for (const { node, version: v } of nodes) {
-  const cacheDir = join(cacheRoot, v);
+  const warm = { ...base, NODE_COMPILE_CACHE: join(cacheRoot, v, "node-compile-cache") };
+  const pack = (kind, name, starter, env) =>
+    variants.push({ name, node, version: v, kind, args: [starter, "127.0.0.1:1", packDir], env, pack: true });
   variants.push({ name: `node ${v} -e ''`, node, version: v, kind: "bare", args: ["-e", ""], env: base });
-  variants.push({
-    name: `pack on node ${v}, caches off`,
-    node,
-    version: v,
-    kind: "off",
-    args: [runner, "127.0.0.1:1", packDir],
-    env: { ...base, NODE_DISABLE_COMPILE_CACHE: "1" },
-    pack: true,
-  });
-  if (baseline) {
-    variants.push({
-      name: `${basename(baseline)} on node ${v}, caches warm`,
-      node,
-      version: v,
-      kind: "baseline",
-      args: [baseline, "127.0.0.1:1", packDir],
-      env: { ...base, NODE_COMPILE_CACHE: join(cacheDir, "node-compile-cache") },
-      pack: true,
-    });
-  }
-  variants.push({
-    name: `pack on node ${v}, caches warm`,
-    node,
-    version: v,
-    kind: "warm",
-    args: [runner, "127.0.0.1:1", packDir],
-    env: { ...base, NODE_COMPILE_CACHE: join(cacheDir, "node-compile-cache") },
-    pack: true,
-  });
+  pack("off", `pack on node ${v}, caches off`, runner, { ...base, NODE_DISABLE_COMPILE_CACHE: "1" });
+  if (baseline) pack("baseline", `${basename(baseline)} on node ${v}, caches warm`, baseline, warm);
+  pack("warm", `pack on node ${v}, caches warm`, runner, warm);
 }
 
 try {
