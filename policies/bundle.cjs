@@ -52,6 +52,15 @@ function bundleRecord(root, bundle, sources) {
  * what differs (no bundle, or the first source that changed since it was built).
  */
 function bundleState(root) {
+  const state = currentBundle(root);
+  return state.current ? { current: true } : state;
+}
+
+/**
+ * `bundleState`, with the bundle's content and SHA-256 when it may run (`{ current: true, content,
+ * hash }`): the starter runs the very bytes that were checked, read and hashed once.
+ */
+function currentBundle(root) {
   const recordFile = bundleRecordFile(root);
   if (!existsSync(recordFile) || !existsSync(bundleFile(root))) {
     return { current: false, reason: "the pack has not been bundled yet (dist/policies/pack.cjs)" };
@@ -65,7 +74,9 @@ function bundleState(root) {
   if (typeof record !== "object" || record === null || !record.sources || !record.settings) {
     return { current: false, reason: "the record of the pack's bundle is incomplete" };
   }
-  if (record.bundle !== sha256(readFileSync(bundleFile(root)))) {
+  const content = readFileSync(bundleFile(root));
+  const hash = sha256(content);
+  if (record.bundle !== hash) {
     return { current: false, reason: "the pack's bundle is not the one its record describes" };
   }
   for (const path of bundleSettings) {
@@ -78,7 +89,15 @@ function bundleState(root) {
       return { current: false, reason: `${path} changed since the pack was bundled` };
     }
   }
-  return { current: true };
+  return { current: true, content, hash };
 }
 
-module.exports = { bundleFile, bundleRecord, bundleRecordFile, bundleSettings, bundleState, sha256 };
+module.exports = {
+  bundleFile,
+  bundleRecord,
+  bundleRecordFile,
+  bundleSettings,
+  bundleState,
+  currentBundle,
+  sha256,
+};

@@ -13,4 +13,7 @@ export declare function bundleRecord(
   sources: Record<string, string>,
 ): BundleRecord;
 export declare function bundleState(root: string): BundleState;
+export declare function currentBundle(
+  root: string,
+): { current: true; content: Buffer; hash: string } | { current: false; reason: string };
 export declare function sha256(content: string | Uint8Array): string;

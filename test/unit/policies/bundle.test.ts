@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -23,8 +24,10 @@ import {
   bundleRecordFile,
   bundleSettings,
   bundleState,
+  currentBundle,
   sha256,
 } from "../../../policies/bundle.cjs";
+import { cacheKey, codeCacheFile } from "../../../policies/code-cache.cjs";
 import { policiesForStack } from "../../../policies/pack";
 import * as subset from "../../../policies/sdk-subset";
 import { buildIfStale } from "../../../scripts/lib/build.mjs";
@@ -91,6 +94,15 @@ describe("whether the pack's bundle may run", () => {
     expect(bundleState(dir)).toEqual({ current: true });
   });
 
+  it("hands over the content it checked, and its hash, when the bundle may run", () => {
+    bundleAs(dir, "// bundle\n", sources);
+    expect(currentBundle(dir)).toEqual({
+      current: true,
+      content: Buffer.from("// bundle\n"),
+      hash: sha256("// bundle\n"),
+    });
+  });
+
   it("may not run before the pack was bundled", () => {
     expect(bundleState(dir)).toEqual({ current: false, reason: expect.stringMatching(/not been bundled/) });
   });
@@ -148,7 +160,7 @@ describe("the pack's starter (policies/runner.cjs)", () => {
       "policies/package.json": JSON.stringify({ name: "p", version: "1.0.0", main: "main.cjs" }),
       "package-lock.json": "{}\n",
     });
-    for (const file of ["runner.cjs", "main.cjs", "bundle.cjs"]) {
+    for (const file of ["runner.cjs", "main.cjs", "bundle.cjs", "code-cache.cjs"]) {
       copyFileSync(join(root, "policies", file), join(dir, "policies", file));
     }
     symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
@@ -167,24 +179,29 @@ describe("the pack's starter (policies/runner.cjs)", () => {
     expect(stdout).toBe("ran the bundle\n");
   });
 
-  it("writes the bundle's compiled code to Node.js's compile cache, though the host kills it", async () => {
-    // A bundle that serves until it is killed, as the pack does.
-    bundleAs(dir, 'setTimeout(() => console.log("serving"));\nsetInterval(() => {}, 1000);\n', [
-      "policies/index.ts",
-    ]);
-    const cache = join(dir, "compile-cache");
-    const env = { ...process.env, NODE_COMPILE_CACHE: cache };
-    const { stdout, pid } = await run(
+  it("writes the bundle's code cache as soon as the pack has printed its port, not at exit", async () => {
+    // The pack prints its port and then serves until the host kills it, so nothing is left for exit:
+    // a bundle that prints and stops shows the cache was made before the process had to end.
+    const { stdout, code } = await start();
+    expect(code).toBe(0);
+    expect(stdout).toBe("ran the bundle\n");
+    const cache = readFileSync(codeCacheFile(bundleFile(dir)));
+    expect(cache.subarray(0, cache.indexOf(0x0a)).toString("utf8")).toBe(
+      JSON.stringify(cacheKey(readFileSync(bundleFile(dir)))),
+    );
+  });
+
+  it("writes no code cache when NODE_DISABLE_COMPILE_CACHE turns caches off", async () => {
+    const env = { ...process.env, NODE_DISABLE_COMPILE_CACHE: "1" };
+    const { stdout, code } = await run(
       join(dir, "policies", "runner.cjs"),
       ["127.0.0.1:1", join(dir, "policies")],
       join(dir, "policies"),
       env,
-      /serving\n/,
     );
-    process.kill(pid, "SIGKILL");
-    expect(stdout).toBe("serving\n");
-    const entries = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
-    expect(entries.length).toBeGreaterThan(0);
+    expect(code).toBe(0);
+    expect(stdout).toBe("ran the bundle\n");
+    expect(existsSync(codeCacheFile(bundleFile(dir)))).toBe(false);
   });
 
   it("runs the TypeScript sources instead of a stale bundle, and says why and what to run", async () => {
