@@ -12,17 +12,16 @@
 //
 // It uses a throwaway development stack `dev-bench-<random>` in a private file backend under the system's temporary
 // folder, with its own ports and working folder, and destroys and removes all of it at the end.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import * as http from "node:http";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { parse, stringify } from "yaml";
+import { freePorts, stackRunner } from "./lib/bench-stack.mjs";
 import { buildIfStale } from "./lib/build.mjs";
 import { engineEnv, requireEngine, root } from "./lib/engine.mjs";
 
@@ -49,54 +48,7 @@ const workDir = `.shipgate/${stack}`;
 const stackFile = join(root, "stacks", `Pulumi.${stack}.yaml`);
 const scratch = mkdtempSync(join(tmpdir(), "shipgate-bench-data-"));
 
-/** Runs the engine in the project; resolves with its duration, or rejects with its output. */
-function pulumi(args) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(join(engine.binDir, "pulumi"), [...args, "--stack", stack, "--cwd", root], {
-      cwd: root,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code === 0) resolve({ ms, output });
-      else reject(new Error(`pulumi ${args.join(" ")} failed (exit ${code}):\n${output.slice(-4000)}`));
-    });
-  });
-}
-
-function portAccepts(port) {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(300, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
-/**
- * Four free consecutive ports for router, blue, green and admin, in 27000-27999: the range kept for
- * benchmarks on a machine where test suites and other checkouts take other ranges. It lies below the
- * kernel's ephemeral range (32768 and up), where any outgoing connection on the machine may hold a
- * port between this check and the listen.
- */
-async function freePorts() {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 27_000 + 4 * Math.floor(Math.random() * 249);
-    const taken = await Promise.all([0, 1, 2, 3].map((i) => portAccepts(base + i)));
-    if (!taken.some(Boolean)) return base;
-  }
-  throw new Error("no four free ports in 27000-27999: stop what listens there, or run the benchmark later");
-}
+const pulumi = stackRunner(engine, stack, env);
 
 /** The stack's config, written next to the encryption salt `pulumi stack init` put in its file. */
 function writeStackConfig(port, manifest) {
