@@ -32,7 +32,10 @@ const loadRounds = 3;
 const loadSeconds = 3;
 const backupMegabytes = 200;
 const backupFileKilobytes = 100;
-/** The service's verification bake: a rollback waits for it, a no-op up does not. */
+/**
+ * The service's verification bake after a new build's switch. The rollback measured here is
+ * fast-tracked (the same release succeeded before and blue still runs it) and bakes one interval.
+ */
 const bakeTimeMs = 1000;
 
 const log = (message) => process.stderr.write(`bench: ${message}\n`);
@@ -179,12 +182,21 @@ try {
       `after the rollback users should get 1.0.0 on blue, the stack says ${JSON.stringify(after)}`,
     );
   }
+  // The bake the rollback ran, as its verification step recorded it in the state.
+  const state = JSON.parse((await pulumi(["stack", "export"])).output);
+  const bake = state.deployment.resources.find((r) => r.urn.endsWith("::sample-app-verify-bake"))?.inputs;
+  if (bake?.fastTrack !== true) {
+    throw new Error(
+      `the rollback should have been fast-tracked, its verification says ${JSON.stringify(bake)}`,
+    );
+  }
   figures.rollback = {
     rollbackMs: rollback.ms,
     noopUpMs: noop,
     noopUpRunsMs: noops,
     bakeTimeMs,
-    beyondBakeMs: rollback.ms - noop - bakeTimeMs,
+    rollbackBakeMs: bake.spec.bakeTimeMs,
+    beyondBakeMs: rollback.ms - noop - bake.spec.bakeTimeMs,
     firstReleaseMs: first.ms,
     secondReleaseMs: second.ms,
     ratio: rollback.ms / noop,
@@ -292,7 +304,13 @@ const rows = [
     `no-op up ${ms(rollback.noopUpMs)}`,
     rollback.ratio,
   ],
-  ["rollback beyond no-op and bake", ms(rollback.beyondBakeMs), `bake ${ms(rollback.bakeTimeMs)}`, null],
+  [
+    "rollback's bake (fast-tracked)",
+    ms(rollback.rollbackBakeMs),
+    `a release's ${ms(rollback.bakeTimeMs)}`,
+    null,
+  ],
+  ["rollback beyond no-op and its bake", ms(rollback.beyondBakeMs), "", null],
   [
     "failed requests, router",
     `${router.router.failed} of ${router.router.ok + router.router.failed}`,
@@ -345,11 +363,11 @@ process.stdout.write(
   `
 What the ratios mean:
 - rollback: the time of \`pulumi up\` releasing v1 again while it still runs warm on blue (a routing
-  change: backup and gate side by side, switch, ${ms(rollback.bakeTimeMs)} bake, record), over a no-op
+  change: backup and gate side by side, switch, a ${ms(rollback.rollbackBakeMs)} bake, record), over a no-op
   \`pulumi up\` of the same stack (the engine's fixed cost). 1.0 would mean a rollback costs nothing
-  beyond running the engine at all. "Beyond no-op and bake" is what the rollback's own steps cost:
-  its time minus the no-op up and minus the bake the service configures, which a rollback waits for
-  by design; 1.2x is out of reach whenever the bake alone is more than a fifth of the no-op up.
+  beyond running the engine at all. The bake is fast-tracked: v1 succeeded in this release before
+  and blue still runs it, so it bakes one interval instead of the ${ms(rollback.bakeTimeMs)} a new build
+  bakes. "Beyond no-op and its bake" is what the rollback's own steps cost.
 - router: the same ${router.clients} keep-alive clients, ${router.rounds} rounds of ${router.seconds} s each way,
   alternating straight to the app and through the router, figures over all rounds; failed requests are non-200 answers and errors (both should be 0); a latency
   ratio of 1.0 means the router adds nothing, ${router.addedMeanMs.toFixed(2)} ms is what it adds on

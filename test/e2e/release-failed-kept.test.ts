@@ -153,6 +153,22 @@ describe("a build that failed its gate, kept for inspection or not", () => {
     expect(Object.keys(load.served)).toEqual(["blue 1.0.0"]);
   });
 
+  it("the same release run again with a plain up starts its build anew and gates it again", async () => {
+    // The state still holds green's slot as the failed run created it; its process is gone. The
+    // retry must start the build again and judge it, not gate an empty port.
+    const first = await underLoad(() => stack.releaseFailure("v3-broken.yaml"));
+    const again = await underLoad(() => stack.releaseFailure("v3-broken.yaml"));
+    for (const run of [first, again]) {
+      expect(run.records).toHaveLength(1);
+      expect(run.records[0]?.failure).toMatchObject({ stage: "gate", trigger: "errors" });
+      expect(run.outcome.message).toContain('check "health" (technical) failed');
+      expect(run.outcome.message).not.toMatch(/ECONNREFUSED|connection refused/i);
+      expect(run.load.failures).toEqual([]);
+    }
+    await expectStoppedColour("green", green);
+    expect(stack.routerState()).toMatchObject({ active: "blue", fallback: null });
+  });
+
   it("destroy removes the kept builds with the stack's processes; the records stay", async () => {
     await stack.stack.destroy();
     expect(existsSync(failedDir())).toBe(false);
