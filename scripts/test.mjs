@@ -7,7 +7,6 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { buildIfStale } from "./lib/build.mjs";
 import { root } from "./lib/engine.mjs";
-import { pinnedGoEnv } from "./lib/gobuild.mjs";
 
 const bin = (name) => join(root, "node_modules", ".bin", name);
 
@@ -33,11 +32,6 @@ if (gofmt.status === 0 && gofmt.stdout.trim()) {
   process.stderr.write(`gofmt: these files need formatting: ${gofmt.stdout}\n`);
   process.exit(1);
 }
-// The language host's own logic (the policy proxy's shortcuts), from the modules go.sum pins.
-step("language host unit tests (go test)", "go", ["test", "./langhost"], {
-  cwd: join(root, "tools", "engine"),
-  env: pinnedGoEnv(),
-});
 step("unit tests", bin("vitest"), ["run", "--project", "unit"]);
 step("aws step modules against moto_server", bin("vitest"), ["run", "--project", "emulator"]);
 // The kubernetes end-to-end tests need a local cluster's programs and the Pulumi Kubernetes

@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	sdk "github.com/pulumi/pulumi/sdk/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
@@ -294,6 +295,104 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	return &pulumirpc.RunResponse{}, nil
 }
 
+// RunPlugin starts a Node.js plugin. Policy packs ("analyzer") are the only kind shipgate runs; the
+// engine talks to them through the SDK's policy proxy, which turns the engine's stack configuration
+// into the environment that @pulumi/policy reads at start-up.
+func (h *languageHost) RunPlugin(
+	req *pulumirpc.RunPluginRequest, server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse],
+) error {
+	if req.GetKind() != "analyzer" {
+		return fmt.Errorf("shipgate's Node.js host runs policy packs only, not %q plugins", req.GetKind())
+	}
+	ctx := server.Context()
+	programDir := req.GetInfo().GetProgramDirectory()
+	options := req.GetInfo().GetOptions().AsMap()
+	runner, err := policyPackRunner(programDir, options)
+	if err != nil {
+		return err
+	}
+
+	var sendMu sync.Mutex
+	send := func(resp *pulumirpc.RunPluginResponse) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return server.Send(resp)
+	}
+	stdout := &streamWriter{send: func(b []byte) error {
+		return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}})
+	}}
+	stderr := &streamWriter{send: func(b []byte) error {
+		return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}})
+	}}
+
+	proxy, packStdout, err := sdk.NewPolicyProxy(ctx, stdout)
+	if err != nil {
+		return fmt.Errorf("starting the policy proxy: %w", err)
+	}
+	stack, err := proxy.AwaitConfiguration(ctx)
+	if err != nil {
+		return fmt.Errorf("waiting for the engine's stack configuration: %w", err)
+	}
+
+	engineAddress := h.engine()
+	if len(req.GetArgs()) > 0 {
+		engineAddress = req.GetArgs()[len(req.GetArgs())-1]
+	}
+	env, err := policyPackEnv(req.GetEnv(), stack)
+	if err != nil {
+		return err
+	}
+	args := append(nodeArgs(options), runner, engineAddress, programDir)
+	cmd := exec.CommandContext(ctx, "node", args...)
+	cmd.Dir = programDir
+	cmd.Env = env
+	cmd.Stdout = packStdout
+	cmd.Stderr = stderr
+	if err := h.start(cmd); err != nil {
+		return fmt.Errorf("starting node for the policy pack in %s: %w", programDir, err)
+	}
+	defer func() {
+		h.mu.Lock()
+		delete(h.children, cmd)
+		h.mu.Unlock()
+	}()
+
+	exitCode := int32(0)
+	if err := proxy.Attach(ctx, cmd); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return fmt.Errorf("policy pack in %s: %w", programDir, err)
+		}
+		exitCode = int32(exitErr.ExitCode())
+	}
+	return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: exitCode}})
+}
+
+// policyPackEnv is the environment @pulumi/pulumi reads in a policy pack to learn which stack it is
+// checking (stack tags reach @pulumi/policy through the ConfigureStack call the proxy forwards).
+func policyPackEnv(base []string, stack *pulumirpc.AnalyzerStackConfigureRequest) ([]string, error) {
+	env := append(withCompileCache(os.Environ()), base...)
+	if stack == nil {
+		return env, nil
+	}
+	configJSON, err := json.Marshal(stack.GetConfig())
+	if err != nil {
+		return nil, fmt.Errorf("encoding the stack's configuration for the policy pack: %w", err)
+	}
+	secretKeysJSON, err := json.Marshal(nonNil(stack.GetConfigSecretKeys()))
+	if err != nil {
+		return nil, fmt.Errorf("encoding the stack's secret keys for the policy pack: %w", err)
+	}
+	return append(env,
+		"PULUMI_CONFIG="+string(configJSON),
+		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeysJSON),
+		"PULUMI_NODEJS_ORGANIZATION="+stack.GetOrganization(),
+		"PULUMI_NODEJS_PROJECT="+stack.GetProject(),
+		"PULUMI_NODEJS_STACK="+stack.GetStack(),
+		"PULUMI_NODEJS_DRY_RUN="+strconv.FormatBool(stack.GetDryRun()),
+	), nil
+}
+
 // withCompileCache turns on Node.js's on-disk compile cache (Node.js 22.1 and newer; older versions
 // ignore the variable) for the program and the policy pack, unless the user chose a cache or turned
 // it off. Both load @pulumi/pulumi and, through the runner, the TypeScript compiler: megabytes of
@@ -310,6 +409,35 @@ func withCompileCache(env []string) []string {
 		return env
 	}
 	return append(env, "NODE_COMPILE_CACHE="+filepath.Join(base, "shipgate", "node-compile-cache"))
+}
+
+// policyPackRunner is the script that starts a policy pack. By default it is @pulumi/pulumi's
+// `run-policy-pack`, which loads the whole SDK and registers ts-node before it loads the pack: most of
+// a second of CPU on every preview and `up`, while the engine waits for the pack before it starts the
+// program. A pack may name its own starter instead, in the `runner` runtime option of
+// PulumiPolicy.yaml (a file inside the pack's folder), which is started with the same arguments
+// (engine address, pack folder) and must serve the analyzer and print its port the same way.
+func policyPackRunner(dir string, options map[string]any) (string, error) {
+	raw, ok := options["runner"]
+	if !ok {
+		return findRunner(dir, "run-policy-pack")
+	}
+	name, isString := raw.(string)
+	if !isString || name == "" || filepath.IsAbs(name) {
+		return "", fmt.Errorf("the `runner` runtime option of %s must be a file "+
+			"inside the pack's folder, not %v", filepath.Join(dir, "PulumiPolicy.yaml"), raw)
+	}
+	path := filepath.Join(dir, name)
+	if rel, err := filepath.Rel(dir, path); err != nil || rel == ".." ||
+		strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("the `runner` runtime option of %s must be a file "+
+			"inside the pack's folder, not %q", filepath.Join(dir, "PulumiPolicy.yaml"), name)
+	}
+	if info, err := os.Stat(path); err != nil || info.IsDir() {
+		return "", fmt.Errorf("the policy pack's runner %s (the `runner` runtime option of its "+
+			"PulumiPolicy.yaml) is not a file", path)
+	}
+	return path, nil
 }
 
 // findRunner locates @pulumi/pulumi's entry script `cmd/<name>` by walking up from dir, the way
