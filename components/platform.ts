@@ -156,6 +156,11 @@ export interface VerificationStep extends PlatformStep {
   readonly errorRate: pulumi.Output<number | null>;
   readonly p95LatencyMs: pulumi.Output<number | null>;
   readonly verifiedAt: pulumi.Output<string>;
+  /**
+   * The bake a fast-tracked rollback ran, from the step's outputs (so a later run that does not
+   * verify again reports what this one did); undefined when the release baked in full.
+   */
+  readonly fastTrackBakeMs: pulumi.Output<number | undefined>;
 }
 
 export interface RecordStep extends PlatformStep {
@@ -281,8 +286,12 @@ export interface Platform {
       release: ReleaseRef;
       url: pulumi.Input<string>;
       checks: readonly ResolvedHttpCheck[];
+      /** The service's verification policy, as configured. */
       spec: VerificationPolicy;
-      /** A fast-tracked rollback: `spec` holds its short bake; the step's inputs show it to the policies. */
+      /**
+       * A fast-tracked rollback: the step runs `verificationPolicyFor(spec, true)` (the short bake).
+       * Not a reason to verify again by itself: a release already live may see it change.
+       */
       fastTrack: boolean;
       promoted: Color;
       rollbackTo: Color | null;

@@ -7,7 +7,6 @@ import {
   SecretValues,
   fastTrackRollback,
   secretFingerprint,
-  verificationPolicyFor,
   type ServiceResult,
   type ServiceSettings,
 } from "../contract";
@@ -305,7 +304,6 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       routingOnly,
       lastOutcome: platform.lastRecordOf?.({ key: release.key, digest: args.digest })?.outcome ?? null,
     });
-  const verificationSpec = verificationPolicyFor(settings.verification, fastTrack);
   const verification = new PostPromotionVerification(
     `${component.name}-verify`,
     {
@@ -314,7 +312,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       release,
       url: service.url,
       checks,
-      spec: verificationSpec,
+      spec: settings.verification,
       fastTrack,
       promoted: plan.candidate,
       rollbackTo: plan.live !== null && plan.live !== plan.candidate ? plan.live : null,
@@ -333,7 +331,7 @@ export function releaseService(args: ReleaseServiceArgs): ServiceRelease {
       switchedAt: traffic.switchedAt,
       verification: {
         verdict: "passed" as const,
-        ...(fastTrack ? { fastTrackBakeMs: verificationSpec.bakeTimeMs } : {}),
+        fastTrackBakeMs: verification.fastTrackBakeMs,
         errorRate: verification.errorRate,
         p95LatencyMs: verification.p95LatencyMs,
         at: verification.verifiedAt,

@@ -9,11 +9,11 @@ export interface PostPromotionVerificationArgs {
   /** Where users are served. */
   readonly url: pulumi.Input<string>;
   readonly checks: readonly ResolvedHttpCheck[];
-  /** Bake time, probe interval, error budget and latency bound, as this release runs them. */
+  /** Bake time, probe interval, error budget and latency bound: the service's policy. */
   readonly spec: VerificationPolicy;
   /**
-   * True for a fast-tracked rollback (contract/judge.ts `fastTrackRollback`), whose `spec` carries
-   * the short rollback bake: the policies bound that bake by their own limit.
+   * True for a fast-tracked rollback (contract/judge.ts `fastTrackRollback`): the step bakes
+   * `verificationPolicyFor(spec, true)`, and the policies bound that bake by their own limit.
    */
   readonly fastTrack: boolean;
   readonly promoted: Color;
@@ -32,6 +32,8 @@ export class PostPromotionVerification extends pulumi.ComponentResource {
   public readonly errorRate: pulumi.Output<number | null>;
   public readonly p95LatencyMs: pulumi.Output<number | null>;
   public readonly verifiedAt: pulumi.Output<string>;
+  /** The bake a fast-tracked rollback ran (undefined: a full bake). */
+  public readonly fastTrackBakeMs: pulumi.Output<number | undefined>;
 
   constructor(name: string, args: PostPromotionVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shipgate:verify:PostPromotionVerification", name, {}, opts);
@@ -43,6 +45,7 @@ export class PostPromotionVerification extends pulumi.ComponentResource {
     this.errorRate = step.errorRate;
     this.p95LatencyMs = step.p95LatencyMs;
     this.verifiedAt = step.verifiedAt;
+    this.fastTrackBakeMs = step.fastTrackBakeMs;
     this.registerOutputs({
       errorRate: this.errorRate,
       p95LatencyMs: this.p95LatencyMs,

@@ -184,8 +184,8 @@ try {
   }
   // The bake the rollback ran, as its verification step recorded it in the state.
   const state = JSON.parse((await pulumi(["stack", "export"])).output);
-  const bake = state.deployment.resources.find((r) => r.urn.endsWith("::sample-app-verify-bake"))?.inputs;
-  if (bake?.fastTrack !== true) {
+  const bake = state.deployment.resources.find((r) => r.urn.endsWith("::sample-app-verify-bake"))?.outputs;
+  if (bake?.fastTrack !== true || typeof bake.fastTrackBakeMs !== "number") {
     throw new Error(
       `the rollback should have been fast-tracked, its verification says ${JSON.stringify(bake)}`,
     );
@@ -195,8 +195,8 @@ try {
     noopUpMs: noop,
     noopUpRunsMs: noops,
     bakeTimeMs,
-    rollbackBakeMs: bake.spec.bakeTimeMs,
-    beyondBakeMs: rollback.ms - noop - bake.spec.bakeTimeMs,
+    rollbackBakeMs: bake.fastTrackBakeMs,
+    beyondBakeMs: rollback.ms - noop - bake.fastTrackBakeMs,
     firstReleaseMs: first.ms,
     secondReleaseMs: second.ms,
     ratio: rollback.ms / noop,

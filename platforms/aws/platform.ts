@@ -415,7 +415,7 @@ export class AwsPlatform implements Platform {
         rolledBackAt: this.observeService(args.service).rolledBackAt,
         ...this.failureInputs(args.service, args.release, opts),
       },
-      ["verdict", "errorRate", "p95LatencyMs", "verifiedAt"],
+      ["verdict", "errorRate", "p95LatencyMs", "verifiedAt", "fastTrackBakeMs"],
       this.stepOpts(opts),
     );
     return {
@@ -424,6 +424,7 @@ export class AwsPlatform implements Platform {
       errorRate: resource.output<number>("errorRate"),
       p95LatencyMs: resource.output<number | null>("p95LatencyMs"),
       verifiedAt: resource.output<string>("verifiedAt"),
+      fastTrackBakeMs: resource.output<number | undefined>("fastTrackBakeMs"),
     };
   }
 

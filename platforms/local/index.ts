@@ -395,7 +395,7 @@ export class LocalPlatform implements Platform {
         ...this.failureInputs(args.service, args.release),
         webhookUrl: this.webhookUrl(),
       },
-      ["verdict", "errorRate", "p95LatencyMs", "verifiedAt"],
+      ["verdict", "errorRate", "p95LatencyMs", "verifiedAt", "fastTrackBakeMs"],
       this.opts(opts),
     );
     return {
@@ -404,6 +404,7 @@ export class LocalPlatform implements Platform {
       errorRate: resource.output<number | null>("errorRate"),
       p95LatencyMs: resource.output<number | null>("p95LatencyMs"),
       verifiedAt: resource.output<string>("verifiedAt"),
+      fastTrackBakeMs: resource.output<number | undefined>("fastTrackBakeMs"),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { verificationPolicyFor, verificationPolicySchema } from "../../contract";
 import { configSchema, withDefaults } from "../lib/config";
 import { roleOf, stepInputs } from "../lib/roles";
 
@@ -77,8 +78,13 @@ export const gateThresholdsWithinBounds: ResourceValidationPolicy = {
     const what = role === "gate" ? `gate ${args.name}` : `verification ${args.name}`;
     const settings = (role === "gate" ? inputs["policy"] : inputs["spec"]) as
       Record<string, unknown> | undefined;
-    // A fast-tracked rollback carries its short bake in `spec`; the platform team bounds it apart.
+    // A fast-tracked rollback bakes briefly (the judge's verificationPolicyFor); the platform team
+    // bounds that bake apart from a new build's.
     const fastTrack = role === "verification" && inputs["fastTrack"] === true;
+    const rollbackBake = (): unknown => {
+      const parsed = verificationPolicySchema.safeParse(settings);
+      return parsed.success ? verificationPolicyFor(parsed.data, true).bakeTimeMs : settings?.["bakeTimeMs"];
+    };
     const bounds: Bound[] =
       role === "gate"
         ? [
@@ -93,7 +99,7 @@ export const gateThresholdsWithinBounds: ResourceValidationPolicy = {
           ]
         : [
             fastTrack
-              ? ["rollbackBakeTimeMs", settings?.["bakeTimeMs"], "min", config.minRollbackBakeTimeMs]
+              ? ["rollbackBakeTimeMs", rollbackBake(), "min", config.minRollbackBakeTimeMs]
               : ["bakeTimeMs", settings?.["bakeTimeMs"], "min", config.minBakeTimeMs],
             ["maxErrorRate", settings?.["maxErrorRate"], "max", config.maxErrorRate],
             ["maxP95LatencyMs", settings?.["maxP95LatencyMs"], "max", config.maxP95LatencyMs],

@@ -43,6 +43,10 @@ describe("rollback of the sample app on the local platform", () => {
 
   it("releases v1 then v2, each with data written while it is live", async () => {
     expect((await stack.release("v1.yaml")).summary.result).toBe("succeeded");
+    // v1 is live and its record says it succeeded: an up of it again is a no-op (nothing verifies
+    // again, no other record), though the same release run as a rollback would be fast-tracked.
+    const again = await stack.release("v1.yaml");
+    expect(again.summary.resourceChanges).toEqual({ same: again.summary.resourceChanges?.["same"] });
     await addItem(port, "written by 1.0.0");
     const up = await stack.release("v2.yaml");
     expect(up.outputs["activeColor"]?.value).toBe("green");
@@ -68,9 +72,15 @@ describe("rollback of the sample app on the local platform", () => {
     const state = await stack.stack.exportStack();
     const bake = state.deployment.resources.find((r: { urn: string }) =>
       r.urn.endsWith("::sample-app-verify-bake"),
-    ) as { inputs: { fastTrack: boolean; spec: { bakeTimeMs: number } } } | undefined;
+    ) as
+      | {
+          inputs: { fastTrack: boolean; spec: { bakeTimeMs: number } };
+          outputs: { fastTrackBakeMs?: number };
+        }
+      | undefined;
     expect(bake?.inputs.fastTrack).toBe(true);
-    expect(bake?.inputs.spec.bakeTimeMs).toBe(100);
+    expect(bake?.inputs.spec.bakeTimeMs).toBe(3000);
+    expect(bake?.outputs.fastTrackBakeMs).toBe(100);
     const latest = readJsonFile<{ outcome: string; verification: { gates: { summary: string }[] } }>(
       join(stack.workDirPath, "records", "latest.json"),
     );

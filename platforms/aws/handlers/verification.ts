@@ -1,7 +1,7 @@
 // Post-promotion verification on AWS (ops/bake.ts): on failure users are already back on the previous
 // colour when this handler writes the record to S3, publishes the rollback on SNS and fails the update
 // naming the trigger.
-import { RecordedFailure, type VerificationPolicy } from "../../../contract";
+import { RecordedFailure, verificationPolicyFor, type VerificationPolicy } from "../../../contract";
 import type { Color } from "../names";
 import type { StepHandlers } from "../provider";
 import { runBake, type BakeResult } from "../ops/bake";
@@ -35,6 +35,8 @@ export interface VerificationInputs extends AwsFailingInputs {
 
 export interface VerificationOutputs extends VerificationInputs {
   readonly verdict: "passed";
+  /** The bake a fast-tracked rollback ran; absent after a full bake. */
+  readonly fastTrackBakeMs?: number;
   readonly errorRate: number;
   readonly p95LatencyMs: number | null;
   readonly verifiedAt: string;
@@ -85,12 +87,14 @@ async function rollBack(inputs: VerificationInputs, result: BakeResult): Promise
 }
 
 async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> {
+  // The judge's policy for this release: a fast-tracked rollback bakes briefly.
+  const spec = verificationPolicyFor(inputs.spec, inputs.fastTrack === true);
   const result = await runBake(
     { elb: elbClient(inputs.aws), cloudWatch: cloudWatchClient(inputs.aws) },
     {
       url: inputs.url,
       checks: inputs.checks,
-      spec: inputs.spec,
+      spec,
       metrics: {
         scope: {
           loadBalancer: dimensionOf(inputs.loadBalancerArn),
@@ -110,6 +114,7 @@ async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> 
   return {
     ...inputs,
     verdict: "passed",
+    ...(inputs.fastTrack === true ? { fastTrackBakeMs: spec.bakeTimeMs } : {}),
     errorRate: result.report.totals.errorRate,
     p95LatencyMs: result.report.totals.p95LatencyMs,
     verifiedAt: new Date().toISOString(),

@@ -12,6 +12,7 @@ import type {
   SwitchStep,
   VerificationStep,
 } from "../../../components/platform";
+import { verificationPolicyFor } from "../../../contract";
 import type { FailureTask, GateTask, VerifyTask } from "../runner/main";
 import { seconds, type KubernetesContext } from "../context";
 import { runnerJob } from "../jobs";
@@ -197,11 +198,13 @@ export function verification(
 ): VerificationStep {
   const { service, release } = args;
   const names = objectNames(service);
+  // The judge's policy for this release: a fast-tracked rollback bakes briefly.
+  const spec = verificationPolicyFor(args.spec, args.fastTrack);
   const task = {
     release: release.key,
     url: args.url,
     checks: [...args.checks],
-    spec: args.spec,
+    spec,
     // Only when set, so the Jobs of stacks released before this field existed keep their spec.
     fastTrack: args.fastTrack || undefined,
     promoted: args.promoted,
@@ -227,7 +230,7 @@ export function verification(
       task: "verify",
       release,
       settings: task,
-      deadlineSeconds: seconds(args.spec.bakeTimeMs) + 120,
+      deadlineSeconds: seconds(spec.bakeTimeMs) + 120,
       serviceAccount: names.serviceAccount,
       ...(failure ? { failureContext: failure } : {}),
     },
@@ -241,5 +244,6 @@ export function verification(
     errorRate: job.status.apply(() => null),
     p95LatencyMs: job.status.apply(() => null),
     verifiedAt: job.status.apply((s) => s?.completionTime ?? ""),
+    fastTrackBakeMs: job.status.apply(() => (args.fastTrack ? spec.bakeTimeMs : undefined)),
   };
 }

@@ -5,6 +5,7 @@ import type { Color } from "../../../components/platform";
 import {
   RecordedFailure,
   runVerification,
+  verificationPolicyFor,
   type ResolvedHttpCheck,
   type VerificationPolicy,
   type VerificationReport,
@@ -37,6 +38,8 @@ export interface VerificationInputs extends FailingInputs {
 
 export interface VerificationOutputs extends VerificationInputs {
   readonly verdict: "passed";
+  /** The bake a fast-tracked rollback ran; absent after a full bake. */
+  readonly fastTrackBakeMs?: number;
   readonly errorRate: number;
   readonly p95LatencyMs: number | null;
   readonly verifiedAt: string;
@@ -127,6 +130,8 @@ async function routerFailover(
 }
 
 async function verify(projectDir: string, inputs: VerificationInputs): Promise<VerificationOutputs> {
+  // The judge's policy for this release: a fast-tracked rollback bakes briefly.
+  const spec = verificationPolicyFor(inputs.spec, inputs.fastTrack === true);
   // The router retries failed requests on the warm colour, so the probes alone could pass a version
   // that failed users: the bake ends as soon as the router has failed over, and that is the verdict.
   const stop = new AbortController();
@@ -138,7 +143,7 @@ async function verify(projectDir: string, inputs: VerificationInputs): Promise<V
     report = await runVerification({
       baseUrl: inputs.url,
       checks: inputs.checks,
-      ...inputs.spec,
+      ...spec,
       signal: stop.signal,
     });
   } finally {
@@ -158,6 +163,7 @@ async function verify(projectDir: string, inputs: VerificationInputs): Promise<V
   return {
     ...inputs,
     verdict: "passed",
+    ...(inputs.fastTrack === true ? { fastTrackBakeMs: spec.bakeTimeMs } : {}),
     errorRate: report.totals.errorRate,
     p95LatencyMs: report.totals.p95LatencyMs,
     verifiedAt: new Date().toISOString(),

@@ -2,6 +2,7 @@
 // custom resource of type `fake:step:<method>`, so the mocks see it registered with its parent and
 // its dependencies, and its inputs are the arguments the component passed.
 import * as pulumi from "@pulumi/pulumi";
+import { verificationPolicyFor } from "../../../contract";
 import type {
   BackupStep,
   GateStep,
@@ -130,6 +131,10 @@ export class FakePlatform implements Platform {
       errorRate: pulumi.output(0),
       p95LatencyMs: pulumi.output(12),
       verifiedAt: pulumi.output("2026-11-22T10:00:04.000Z"),
+      // As every platform reports it: the judge's short bake, only for a fast-tracked rollback.
+      fastTrackBakeMs: pulumi.output(
+        args.fastTrack ? verificationPolicyFor(args.spec, true).bakeTimeMs : undefined,
+      ),
     };
   }
 

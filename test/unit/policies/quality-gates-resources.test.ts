@@ -67,27 +67,33 @@ describe("gate-thresholds-within-bounds", () => {
     });
   });
 
-  it("bounds a fast-tracked rollback's short bake by minRollbackBakeTimeMs (none by default), and no other bake", async () => {
+  it("bounds a fast-tracked rollback's short bake by minRollbackBakeTimeMs (none by default) instead of minBakeTimeMs", async () => {
+    // The step carries the service's policy; a fast-tracked one bakes the judge's short bake of it
+    // (one interval, 100 ms, unless rollbackBakeTimeMs says otherwise).
     const short = { ...verificationSpec, bakeTimeMs: 100 };
-    const fullBound = [
-      "Raise bakeTimeMs of verification sample-app-verify-bake to at least 5000 (it is 100), in shipgate:services.<service>.verification of the stack's config.",
-    ];
-    expect(await runResourcePolicy(gateThresholdsWithinBounds, verification(short, true))).toEqual({
-      violations: [],
-    });
-    expect(await runResourcePolicy(gateThresholdsWithinBounds, verification(short, false))).toEqual({
-      violations: fullBound,
-    });
-    expect(await runResourcePolicy(gateThresholdsWithinBounds, verification(short))).toEqual({
-      violations: fullBound,
-    });
-    const config = { minRollbackBakeTimeMs: 60_000 };
+    expect(await runResourcePolicy(gateThresholdsWithinBounds, verification(verificationSpec, true))).toEqual(
+      {
+        violations: [],
+      },
+    );
+    for (const fastTrack of [false, undefined]) {
+      expect(await runResourcePolicy(gateThresholdsWithinBounds, verification(short, fastTrack))).toEqual({
+        violations: [
+          "Raise bakeTimeMs of verification sample-app-verify-bake to at least 5000 (it is 100), in shipgate:services.<service>.verification of the stack's config.",
+        ],
+      });
+    }
+    const config = { minRollbackBakeTimeMs: 1000 };
+    const raise = (it: number) =>
+      `Raise rollbackBakeTimeMs of verification sample-app-verify-bake to at least 1000 (it is ${it}), in shipgate:services.<service>.verification of the stack's config.`;
     expect(
-      await runResourcePolicy(gateThresholdsWithinBounds, verification(short, true), { config }),
+      await runResourcePolicy(gateThresholdsWithinBounds, verification(verificationSpec, true), { config }),
+    ).toEqual({ violations: [raise(100)] });
+    const longer = { ...verificationSpec, rollbackBakeTimeMs: 1500 };
+    expect(
+      await runResourcePolicy(gateThresholdsWithinBounds, verification(longer, true), { config }),
     ).toEqual({
-      violations: [
-        "Raise rollbackBakeTimeMs of verification sample-app-verify-bake to at least 60000 (it is 100), in shipgate:services.<service>.verification of the stack's config.",
-      ],
+      violations: [],
     });
   });
 

@@ -66,6 +66,14 @@ describe("Verification diff", () => {
     ).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   });
 
+  it("does not bake again when only the fast track changes (the release it ran for is live already)", async () => {
+    expect(await handlers.diff("", "id", olds, { ...inputs, fastTrack: true })).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+  });
+
   it("bakes again (in place, never replaced) for another release, promotion, address, checks or spec", async () => {
     for (const news of [
       { ...inputs, releaseKey: "CHG-2@3.0.0" },
@@ -187,5 +195,40 @@ describe("Verification after the router failed over by itself", () => {
     const notices = readFileSync(join(project.dir, "notifications.log"), "utf8").trim().split("\n");
     expect(notices.map((line) => (JSON.parse(line) as { stage: string }).stage)).toEqual(["rolled-back"]);
     expect(failure.message).toMatch(/ Record: records\/CHG-101-2\.0\.0-\d{8}T\d{9}Z\.md\.$/);
+  });
+});
+
+describe("A fast-tracked verification", () => {
+  let server: http.Server;
+  let port: number;
+  let probes = 0;
+  beforeAll(async () => {
+    server = http.createServer((_req, res) => {
+      probes += 1;
+      res.writeHead(200).end("ok");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it("bakes the judge's short bake (two rounds one interval apart) and reports it among its outputs", async () => {
+    const project = testProject("verification-fast-track");
+    try {
+      const { outs } = await crud(handlers).create(project.dir, {
+        ...inputs,
+        url: `http://127.0.0.1:${port}`,
+        // Nothing listens here: the router's own failover is simply not seen.
+        adminPort: 1,
+        fastTrack: true,
+        spec: { ...inputs.spec, bakeTimeMs: 60_000 },
+      });
+      expect(probes).toBe(2);
+      expect(outs).toMatchObject({ verdict: "passed", fastTrackBakeMs: 100, errorRate: 0 });
+      // The step keeps the service's policy as given; only the bake it ran was short.
+      expect(outs.spec.bakeTimeMs).toBe(60_000);
+    } finally {
+      project.remove();
+    }
   });
 });
