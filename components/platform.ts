@@ -158,9 +158,11 @@ export interface VerificationStep extends PlatformStep {
   readonly verifiedAt: pulumi.Output<string>;
   /**
    * The bake a fast-tracked rollback ran, from the step's outputs (so a later run that does not
-   * verify again reports what this one did); undefined when the release baked in full.
+   * verify again reports what this one did); null when the release baked in full. Always an output
+   * of the step, so a preview knows it (a missing output is unknown in a preview); undefined only
+   * for a step last run by a version without it.
    */
-  readonly fastTrackBakeMs: pulumi.Output<number | undefined>;
+  readonly fastTrackBakeMs: pulumi.Output<number | null | undefined>;
 }
 
 export interface RecordStep extends PlatformStep {

@@ -32,8 +32,8 @@ export class PostPromotionVerification extends pulumi.ComponentResource {
   public readonly errorRate: pulumi.Output<number | null>;
   public readonly p95LatencyMs: pulumi.Output<number | null>;
   public readonly verifiedAt: pulumi.Output<string>;
-  /** The bake a fast-tracked rollback ran (undefined: a full bake). */
-  public readonly fastTrackBakeMs: pulumi.Output<number | undefined>;
+  /** The bake a fast-tracked rollback ran (null: a full bake; undefined: a step from before). */
+  public readonly fastTrackBakeMs: pulumi.Output<number | null | undefined>;
 
   constructor(name: string, args: PostPromotionVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shipgate:verify:PostPromotionVerification", name, {}, opts);

@@ -165,7 +165,7 @@ export interface ServiceSteps {
   readonly switchedAt: string;
   readonly verification: {
     /** Set for a fast-tracked rollback (judge.ts `fastTrackRollback`): the short bake it ran. */
-    readonly fastTrackBakeMs?: number;
+    readonly fastTrackBakeMs?: number | null;
     readonly errorRate: number | null;
     readonly p95LatencyMs: number | null;
     readonly at: string;
@@ -225,7 +225,7 @@ export function succeededRecord(
             (r.verification.errorRate === null
               ? "passed"
               : `passed: error rate ${(r.verification.errorRate * 100).toFixed(2)}%`) +
-            (r.verification.fastTrackBakeMs === undefined
+            (typeof r.verification.fastTrackBakeMs !== "number"
               ? ""
               : ` (fast-tracked rollback: ${r.verification.fastTrackBakeMs} ms bake, as this release succeeded before)`),
         },

@@ -424,7 +424,7 @@ export class AwsPlatform implements Platform {
       errorRate: resource.output<number>("errorRate"),
       p95LatencyMs: resource.output<number | null>("p95LatencyMs"),
       verifiedAt: resource.output<string>("verifiedAt"),
-      fastTrackBakeMs: resource.output<number | undefined>("fastTrackBakeMs"),
+      fastTrackBakeMs: resource.output<number | null | undefined>("fastTrackBakeMs"),
     };
   }
 

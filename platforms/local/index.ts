@@ -404,7 +404,7 @@ export class LocalPlatform implements Platform {
       errorRate: resource.output<number | null>("errorRate"),
       p95LatencyMs: resource.output<number | null>("p95LatencyMs"),
       verifiedAt: resource.output<string>("verifiedAt"),
-      fastTrackBakeMs: resource.output<number | undefined>("fastTrackBakeMs"),
+      fastTrackBakeMs: resource.output<number | null | undefined>("fastTrackBakeMs"),
     };
   }
 

@@ -47,6 +47,9 @@ describe("rollback of the sample app on the local platform", () => {
     // again, no other record), though the same release run as a rollback would be fast-tracked.
     const again = await stack.release("v1.yaml");
     expect(again.summary.resourceChanges).toEqual({ same: again.summary.resourceChanges?.["same"] });
+    // And a preview knows it: every step's outputs it quotes are in the state.
+    const preview = await stack.stack.preview({ expectNoChanges: true });
+    expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
     await addItem(port, "written by 1.0.0");
     const up = await stack.release("v2.yaml");
     expect(up.outputs["activeColor"]?.value).toBe("green");

@@ -35,8 +35,8 @@ export interface VerificationInputs extends AwsFailingInputs {
 
 export interface VerificationOutputs extends VerificationInputs {
   readonly verdict: "passed";
-  /** The bake a fast-tracked rollback ran; absent after a full bake. */
-  readonly fastTrackBakeMs?: number;
+  /** The bake a fast-tracked rollback ran; null after a full bake (absent in states from before). */
+  readonly fastTrackBakeMs?: number | null;
   readonly errorRate: number;
   readonly p95LatencyMs: number | null;
   readonly verifiedAt: string;
@@ -114,7 +114,9 @@ async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> 
   return {
     ...inputs,
     verdict: "passed",
-    ...(inputs.fastTrack === true ? { fastTrackBakeMs: spec.bakeTimeMs } : {}),
+    // Always set: a preview sees an output the state lacks as unknown, and would show the record
+    // that quotes it as changing.
+    fastTrackBakeMs: inputs.fastTrack === true ? spec.bakeTimeMs : null,
     errorRate: result.report.totals.errorRate,
     p95LatencyMs: result.report.totals.p95LatencyMs,
     verifiedAt: new Date().toISOString(),

@@ -244,6 +244,6 @@ export function verification(
     errorRate: job.status.apply(() => null),
     p95LatencyMs: job.status.apply(() => null),
     verifiedAt: job.status.apply((s) => s?.completionTime ?? ""),
-    fastTrackBakeMs: job.status.apply(() => (args.fastTrack ? spec.bakeTimeMs : undefined)),
+    fastTrackBakeMs: job.status.apply(() => (args.fastTrack ? spec.bakeTimeMs : null)),
   };
 }

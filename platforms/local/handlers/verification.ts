@@ -38,8 +38,8 @@ export interface VerificationInputs extends FailingInputs {
 
 export interface VerificationOutputs extends VerificationInputs {
   readonly verdict: "passed";
-  /** The bake a fast-tracked rollback ran; absent after a full bake. */
-  readonly fastTrackBakeMs?: number;
+  /** The bake a fast-tracked rollback ran; null after a full bake (absent in states from before). */
+  readonly fastTrackBakeMs?: number | null;
   readonly errorRate: number;
   readonly p95LatencyMs: number | null;
   readonly verifiedAt: string;
@@ -163,7 +163,9 @@ async function verify(projectDir: string, inputs: VerificationInputs): Promise<V
   return {
     ...inputs,
     verdict: "passed",
-    ...(inputs.fastTrack === true ? { fastTrackBakeMs: spec.bakeTimeMs } : {}),
+    // Always set: a preview sees an output the state lacks as unknown, and would show the record
+    // that quotes it as changing.
+    fastTrackBakeMs: inputs.fastTrack === true ? spec.bakeTimeMs : null,
     errorRate: report.totals.errorRate,
     p95LatencyMs: report.totals.p95LatencyMs,
     verifiedAt: new Date().toISOString(),

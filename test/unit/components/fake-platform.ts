@@ -133,7 +133,7 @@ export class FakePlatform implements Platform {
       verifiedAt: pulumi.output("2026-11-22T10:00:04.000Z"),
       // As every platform reports it: the judge's short bake, only for a fast-tracked rollback.
       fastTrackBakeMs: pulumi.output(
-        args.fastTrack ? verificationPolicyFor(args.spec, true).bakeTimeMs : undefined,
+        args.fastTrack ? verificationPolicyFor(args.spec, true).bakeTimeMs : null,
       ),
     };
   }

@@ -228,7 +228,14 @@ describe("the first release (nothing runs yet)", () => {
         },
         gate: { verdict: "passed", rounds: 3, at: "2026-11-22T10:00:02.000Z" },
         switchedAt: "2026-11-22T10:00:03.000Z",
-        verification: { verdict: "passed", errorRate: 0, p95LatencyMs: 12, at: "2026-11-22T10:00:04.000Z" },
+        verification: {
+          verdict: "passed",
+          // A full bake: null, always set, so a preview knows it.
+          fastTrackBakeMs: null,
+          errorRate: 0,
+          p95LatencyMs: 12,
+          at: "2026-11-22T10:00:04.000Z",
+        },
       },
     });
     expect(written.colors).toEqual({ "sample-app": { active: "blue", previous: null } });

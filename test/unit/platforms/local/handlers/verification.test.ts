@@ -227,6 +227,14 @@ describe("A fast-tracked verification", () => {
       expect(outs).toMatchObject({ verdict: "passed", fastTrackBakeMs: 100, errorRate: 0 });
       // The step keeps the service's policy as given; only the bake it ran was short.
       expect(outs.spec.bakeTimeMs).toBe(60_000);
+      // A full bake says so with null, never by leaving the output out (a preview would not know it).
+      const full = await crud(handlers).create(project.dir, {
+        ...inputs,
+        url: `http://127.0.0.1:${port}`,
+        adminPort: 1,
+        spec: { ...inputs.spec, bakeTimeMs: 100 },
+      });
+      expect(full.outs).toMatchObject({ verdict: "passed", fastTrackBakeMs: null });
     } finally {
       project.remove();
     }
