@@ -2,7 +2,7 @@
 // admin API on loopback that changes the state file and the routing with it. When the active colour
 // fails a request that may be repeated, the request goes once more to the warm colour that served
 // before the last switch; a burst of failures sends every user there (failover.ts has the rules).
-// One file of a little over 500 lines: the public listener, the admin API and the shutdown share the
+// One file of a little over 550 lines: the public listener, the admin API and the shutdown share the
 // in-flight counts, the failure window and the data plane (nginx.ts) in one closure; the pure parts
 // already live apart (state.ts, failover.ts, forward.ts, nginx-config.ts).
 import * as http from "node:http";
@@ -188,6 +188,15 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
   // Every call passes its own error callback; this only keeps a stray error from ending the process.
   proxy.on("error", (error) => say("proxy-error", error.message));
 
+  // Writes of the state file, one after another in the order of the changes, so the file always
+  // ends with the newest state (a failover's write and an admin change's may overlap otherwise).
+  let saved: Promise<void> = Promise.resolve();
+  const save = (snapshot: RouterState): Promise<void> => {
+    const write = saved.then(() => writeRouterState(stateFile, snapshot));
+    saved = write.catch(() => undefined);
+    return write;
+  };
+
   // The active colour's recent failures; a burst sends every user to the warm colour at once.
   let failures = new FailureWindow(failoverSettings(state));
   /**
@@ -211,7 +220,7 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
     } catch (error) {
       say("failover-not-applied", `nginx still routes to ${color}: ${(error as Error).message}`);
     }
-    writeRouterState(stateFile, next).catch((error: unknown) =>
+    save(next).catch((error: unknown) =>
       say("failover-not-saved", `${(error as Error).message}; a restarted router would route to ${color}`),
     );
   };
@@ -330,13 +339,25 @@ export async function startRouter(stateFile: string, options: RouterOptions = {}
    * Every change is written to the file before it takes effect, and takes effect (nginx included)
    * before it is answered.
    */
+  /**
+   * An admin change, computed from the state as it is now. It takes effect at once, before the file
+   * is written: a failover that happens while the file is written must not be undone by this change
+   * landing after it (the change would put users back on the failing colour). A change whose file
+   * could not be written is taken back, unless something changed the state since.
+   */
   const commit = async (next: RouterState) => {
-    await writeRouterState(stateFile, next);
+    const before = state;
     if (next.active !== state.active || next.failover !== state.failover) {
       failures = new FailureWindow(failoverSettings(next));
     }
     state = next;
-    await nginx?.apply(next, failoverSettings(next), publicPort);
+    try {
+      await save(next);
+    } catch (error) {
+      if (state === next) state = before;
+      throw error;
+    }
+    await nginx?.apply(state, failoverSettings(state), publicPort);
   };
 
   /** Requests in flight anywhere: the router's own and, with nginx, nginx's. */
