@@ -13,17 +13,16 @@
 // It uses a throwaway development stack `dev-bench-<random>` in a private file backend under the system's temporary
 // folder, with its own ports and working folder, and destroys and removes all of it at the end.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
-import { parse, stringify } from "yaml";
-import { freePorts, stackRunner } from "./lib/bench-stack.mjs";
+import { freePorts, throwawayStack } from "./lib/bench-stack.mjs";
 import { buildIfStale } from "./lib/build.mjs";
-import { engineEnv, requireEngine, root } from "./lib/engine.mjs";
+import { requireEngine, root } from "./lib/engine.mjs";
 
 const loadClients = 8;
 /**
@@ -50,40 +49,10 @@ const log = (message) => process.stderr.write(`bench: ${message}\n`);
 
 buildIfStale();
 const engine = requireEngine();
-const backendDir = mkdtempSync(join(tmpdir(), "shipgate-bench-backend-"));
-const env = engineEnv(engine, { ...process.env, PULUMI_BACKEND_URL: `file://${backendDir}` });
-// A development stack (dev-*): the benchmark releases the unsigned sample manifests, which the program
-// refuses on any other stack.
-const stack = `dev-bench-${randomBytes(4).toString("hex")}`;
-const workDir = `.shipgate/${stack}`;
-const stackFile = join(root, "stacks", `Pulumi.${stack}.yaml`);
+const throwaway = throwawayStack(engine, "dev-bench", log);
+const { stack, backendDir, workDir, pulumi } = throwaway;
 const scratch = mkdtempSync(join(tmpdir(), "shipgate-bench-data-"));
-
-const pulumi = stackRunner(engine, stack, env);
-
-/** The stack's config, written next to the encryption salt `pulumi stack init` put in its file. */
-function writeStackConfig(port, manifest) {
-  const file = existsSync(stackFile) ? (parse(readFileSync(stackFile, "utf8")) ?? {}) : {};
-  file.config = {
-    "shipgate:platform": "local",
-    "shipgate:workDir": workDir,
-    "shipgate:manifest": manifest,
-    "shipgate:services": {
-      "sample-app": {
-        port,
-        command: ["node", "server.mjs"],
-        healthPath: "/health",
-        artifacts: ".shipgate/artifacts/sample-app",
-        maxLatencyMs: 1000,
-        gate: { consecutiveSuccesses: 2, failureThreshold: 3, intervalMs: 100, timeoutMs: 15000 },
-        verification: { bakeTimeMs, intervalMs: 100, maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
-        warmWindowMinutes: 60,
-        keepBackups: 5,
-      },
-    },
-  };
-  writeFileSync(stackFile, stringify(file));
-}
+const writeStackConfig = (port, manifest) => throwaway.writeConfig(port, manifest, bakeTimeMs);
 
 const up = (...extra) =>
   pulumi(["up", "--yes", "--skip-preview", "--non-interactive", "--diff=false", ...extra]);
@@ -163,12 +132,10 @@ async function timed(fn) {
 }
 
 const figures = {};
-let created = false;
 try {
   const port = await freePorts();
   log(`stack ${stack} in ${backendDir}, router on 127.0.0.1:${port}, working folder ${workDir}`);
-  await pulumi(["stack", "init", "--secrets-provider", "passphrase"]);
-  created = true;
+  await throwaway.init();
 
   // 1. Rollback against a no-op up: v1, then v2 (v1 stays warm on blue), then back to v1, which
   // routes users to a colour that still runs its build, which succeeded before. Each round releases
@@ -310,20 +277,7 @@ try {
     ratio: mbPerSecond(backup.ms) / mbPerSecond(copy.ms),
   };
 } finally {
-  log("cleaning up: destroy, remove the stack, its backend, its working folder and the generated data ...");
-  try {
-    if (created) await pulumi(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
-  } catch (error) {
-    process.stderr.write(`${error.message}\n`);
-  }
-  try {
-    if (created) await pulumi(["stack", "rm", "--yes", "--force"]);
-  } catch (error) {
-    process.stderr.write(`${error.message}\n`);
-  }
-  rmSync(stackFile, { force: true });
-  rmSync(join(root, workDir), { recursive: true, force: true });
-  rmSync(backendDir, { recursive: true, force: true });
+  await throwaway.remove();
   rmSync(scratch, { recursive: true, force: true });
 }
 

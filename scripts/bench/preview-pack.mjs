@@ -14,14 +14,12 @@
 // private file backend under the system's temporary folder, on four free ports in 27000-27999 (the
 // range kept for benchmarks), then previews it; it destroys and removes all of it at the end.
 // SHIPGATE_BENCH_KEEP_STACK=1 prints the stack's backend and leaves it (for profiling by hand).
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { existsSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
-import { parse, stringify } from "yaml";
-import { freePorts, stackRunner } from "../lib/bench-stack.mjs";
+import { freePorts, throwawayStack } from "../lib/bench-stack.mjs";
 import { buildIfStale } from "../lib/build.mjs";
-import { engineEnv, requireEngine, root } from "../lib/engine.mjs";
+import { requireEngine, root } from "../lib/engine.mjs";
 
 const runs = Number(process.argv[2] ?? "7");
 if (!Number.isInteger(runs) || runs < 1) {
@@ -51,37 +49,9 @@ const log = (message) => process.stderr.write(`bench: ${message}\n`);
 
 buildIfStale();
 const engine = requireEngine();
-const backendDir = mkdtempSync(join(tmpdir(), "shipgate-pvbench-backend-"));
-const env = engineEnv(engine, { ...process.env, PULUMI_BACKEND_URL: `file://${backendDir}` });
-const stack = `dev-pvbench-${randomBytes(4).toString("hex")}`;
-const workDir = `.shipgate/${stack}`;
-const stackFile = join(root, "stacks", `Pulumi.${stack}.yaml`);
+const throwaway = throwawayStack(engine, "dev-pvbench", log);
+const { stack, backendDir, stackFile, pulumi } = throwaway;
 const keep = process.env.SHIPGATE_BENCH_KEEP_STACK === "1";
-
-const pulumi = stackRunner(engine, stack, env);
-
-function writeStackConfig(port) {
-  const file = existsSync(stackFile) ? (parse(readFileSync(stackFile, "utf8")) ?? {}) : {};
-  file.config = {
-    "shipgate:platform": "local",
-    "shipgate:workDir": workDir,
-    "shipgate:manifest": "releases/sample-app/v1.yaml",
-    "shipgate:services": {
-      "sample-app": {
-        port,
-        command: ["node", "server.mjs"],
-        healthPath: "/health",
-        artifacts: ".shipgate/artifacts/sample-app",
-        maxLatencyMs: 1000,
-        gate: { consecutiveSuccesses: 2, failureThreshold: 3, intervalMs: 100, timeoutMs: 15000 },
-        verification: { bakeTimeMs: 200, intervalMs: 100, maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
-        warmWindowMinutes: 60,
-        keepBackups: 5,
-      },
-    },
-  };
-  writeFileSync(stackFile, stringify(file));
-}
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -99,9 +69,9 @@ const loadBefore = load();
 try {
   const port = await freePorts();
   log(`stack ${stack} in ${backendDir}, router on 127.0.0.1:${port}`);
-  await pulumi(["stack", "init", "--secrets-provider", "passphrase"]);
+  await throwaway.init();
   created = true;
-  writeStackConfig(port);
+  throwaway.writeConfig(port, "releases/sample-app/v1.yaml", 200);
   // The second up settles what the first release's record and verification carry over; from then
   // on the stack previews without changes.
   log("releasing v1, then updating once more ...");
@@ -126,15 +96,7 @@ try {
   if (keep && created) {
     log(`kept: PULUMI_BACKEND_URL=file://${backendDir} --stack ${stack} (remove ${stackFile} after)`);
   } else {
-    log("cleaning up: destroy, remove the stack, its backend and its working folder ...");
-    try {
-      if (created) await pulumi(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
-    } catch (error) {
-      process.stderr.write(`${error.message}\n`);
-    }
-    rmSync(stackFile, { force: true });
-    rmSync(join(root, workDir), { recursive: true, force: true });
-    rmSync(backendDir, { recursive: true, force: true });
+    await throwaway.remove();
   }
 }
 

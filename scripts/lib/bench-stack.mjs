@@ -1,9 +1,85 @@
-// What the benchmarks that release to a throwaway stack share: running the engine on that stack and
+// What the benchmarks that release to a throwaway stack share: the stack itself (a private file
+// backend, its config, its working folder, and removing all of it), running the engine on it, and
 // finding free ports for its router and slots.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { root } from "./engine.mjs";
+import { parse, stringify } from "yaml";
+import { engineEnv, root } from "./engine.mjs";
+
+/**
+ * A throwaway development stack `<prefix>-<random>` (dev-*: the benchmarks release the unsigned
+ * sample manifests, which the program refuses on any other stack) in a private file backend under the
+ * system's temporary folder, with its own working folder `.shipgate/<stack>`. Nothing exists until
+ * `init()`; `remove()` destroys the stack and removes it, its config file, its backend and its
+ * working folder, reporting what fails and going on, so a failed benchmark leaves nothing running.
+ */
+export function throwawayStack(engine, prefix, log) {
+  const backendDir = mkdtempSync(join(tmpdir(), `shipgate-${prefix}-backend-`));
+  const env = engineEnv(engine, { ...process.env, PULUMI_BACKEND_URL: `file://${backendDir}` });
+  const stack = `${prefix}-${randomBytes(4).toString("hex")}`;
+  const workDir = `.shipgate/${stack}`;
+  const stackFile = join(root, "stacks", `Pulumi.${stack}.yaml`);
+  const pulumi = stackRunner(engine, stack, env);
+  let created = false;
+  return {
+    stack,
+    backendDir,
+    workDir,
+    stackFile,
+    pulumi,
+    async init() {
+      await pulumi(["stack", "init", "--secrets-provider", "passphrase"]);
+      created = true;
+    },
+    /**
+     * The local stack's config for the sample app on `port` (router; the slots and admin follow),
+     * releasing `manifest` with a verification bake of `bakeTimeMs`, written next to the encryption
+     * salt `pulumi stack init` put in the stack's file.
+     */
+    writeConfig(port, manifest, bakeTimeMs) {
+      const file = existsSync(stackFile) ? (parse(readFileSync(stackFile, "utf8")) ?? {}) : {};
+      file.config = {
+        "shipgate:platform": "local",
+        "shipgate:workDir": workDir,
+        "shipgate:manifest": manifest,
+        "shipgate:services": {
+          "sample-app": {
+            port,
+            command: ["node", "server.mjs"],
+            healthPath: "/health",
+            artifacts: ".shipgate/artifacts/sample-app",
+            maxLatencyMs: 1000,
+            gate: { consecutiveSuccesses: 2, failureThreshold: 3, intervalMs: 100, timeoutMs: 15000 },
+            verification: { bakeTimeMs, intervalMs: 100, maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
+            warmWindowMinutes: 60,
+            keepBackups: 5,
+          },
+        },
+      };
+      writeFileSync(stackFile, stringify(file));
+    },
+    async remove() {
+      log("cleaning up: destroy, remove the stack, its backend and its working folder ...");
+      for (const args of [
+        ["destroy", "--yes", "--skip-preview", "--non-interactive"],
+        ["stack", "rm", "--yes", "--force"],
+      ]) {
+        try {
+          if (created) await pulumi(args);
+        } catch (error) {
+          process.stderr.write(`${error.message}\n`);
+        }
+      }
+      rmSync(stackFile, { force: true });
+      rmSync(join(root, workDir), { recursive: true, force: true });
+      rmSync(backendDir, { recursive: true, force: true });
+    },
+  };
+}
 
 /**
  * A function that runs the engine (`pulumi` in `engine.binDir`, or in the `binDir` given to the
